@@ -748,8 +748,9 @@ class Loader {
     return true;
   }
 
-  // Built-ins: the plain form (or "asc") is the natural direction of config.hpp; "desc" reverses
-  // it. agent.<key>: ascending unless "desc".
+  // "asc" / "desc" name the direction of the key's value, as an operator reads them:
+  // "proficiency desc" = most proficient first. The plain form is the key's natural direction
+  // (config.hpp); AgentOrderKey::descending records a reversal of that natural direction.
   bool read_agent_order(const toml::node& node, const std::string& path, AgentOrderKey& out) {
     std::string text;
     if (!read_string(node, path, text, true)) return false;
@@ -765,6 +766,11 @@ class Loader {
     const auto it = std::find(kAgentOrderBuiltins.begin(), kAgentOrderBuiltins.end(), key);
     if (it != kAgentOrderBuiltins.end()) {
       out.kind = static_cast<AgentOrderKind>(it - kAgentOrderBuiltins.begin());
+      // Capacity and proficiency are naturally "most first", i.e. descending by value.
+      const bool natural_desc = out.kind == AgentOrderKind::available_units ||
+                                out.kind == AgentOrderKind::available_profile ||
+                                out.kind == AgentOrderKind::proficiency;
+      out.descending = descending.has_value() && *descending != natural_desc;
       return true;
     }
     if (key.rfind("agent.", 0) == 0 && is_identifier(key.substr(6))) {

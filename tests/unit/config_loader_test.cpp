@@ -297,21 +297,29 @@ channel = "cases"
   EXPECT_EQ(c.queues[0].method, AssignmentMethod::highest_capacity);
 }
 
-TEST(ConfigLoader, BuiltinOrderKeysTakeAnOptionalDirection) {
+// asc / desc name the direction of the value; `descending` records a reversal of the key's
+// natural direction (capacity and proficiency: most first; the others: least first).
+TEST(ConfigLoader, BuiltinOrderKeyDirectionsNameTheValueDirection) {
   const Config c = load_ok(base(R"toml(method = "custom"
-assignment = [ { order_by = ["available_units", "available_profile desc", "skill_count asc", "agent.age"] } ]
+assignment = [ { order_by = ["available_units", "available_profile desc", "skill_count asc", "agent.age", "proficiency asc", "skill_count desc", "least_active"] } ]
 )toml"));
   const auto& keys = c.queues.at(0).assignment.at(0).order_by;
-  ASSERT_EQ(keys.size(), 4u);
+  ASSERT_EQ(keys.size(), 7u);
   EXPECT_EQ(keys[0].kind, AgentOrderKind::available_units);
   EXPECT_FALSE(keys[0].descending);
   EXPECT_EQ(keys[1].kind, AgentOrderKind::available_profile);
-  EXPECT_TRUE(keys[1].descending);
+  EXPECT_FALSE(keys[1].descending) << "desc is the natural direction of capacity";
   EXPECT_EQ(keys[2].kind, AgentOrderKind::skill_count);
   EXPECT_FALSE(keys[2].descending);
   EXPECT_EQ(keys[3].kind, AgentOrderKind::attribute);
   EXPECT_EQ(keys[3].attribute, "age");
   EXPECT_FALSE(keys[3].descending);
+  EXPECT_EQ(keys[4].kind, AgentOrderKind::proficiency);
+  EXPECT_TRUE(keys[4].descending) << "proficiency asc reverses most-proficient-first";
+  EXPECT_EQ(keys[5].kind, AgentOrderKind::skill_count);
+  EXPECT_TRUE(keys[5].descending);
+  EXPECT_EQ(keys[6].kind, AgentOrderKind::least_active);
+  EXPECT_FALSE(keys[6].descending);
 }
 
 TEST(ConfigLoader, ItemOrderByTwoLevelAttributeDescending) {

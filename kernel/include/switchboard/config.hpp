@@ -1,6 +1,6 @@
 #pragma once
 // The routing configuration: skills, presences, capacity profiles, channels, queues, the decline
-// limit and optional agents. Loaded once (kernel/config/config_loader.hpp), then read-only.
+// limit and optional agents. Loaded once (switchboard/config_loader.hpp), then read-only.
 
 #include <cstdint>
 #include <optional>
@@ -96,7 +96,8 @@ enum class AgentOrderKind : std::uint8_t {
 
 struct AgentOrderKey {
   AgentOrderKind kind = AgentOrderKind::round_robin;
-  bool descending = false;  // reverses the natural direction given above
+  bool descending = false;  // reverses the natural direction given above (the loader maps
+                            // "asc"/"desc", which name the value's direction, onto it)
   std::string attribute;    // for AgentOrderKind::attribute
 };
 
