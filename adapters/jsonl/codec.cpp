@@ -803,18 +803,9 @@ Json decision_json(const Decision& d, const Config& c, std::optional<std::uint64
     return j;
   }
   j["item"] = id_json(d.item);
-  switch (d.kind) {
-    case DecisionKind::offer:
-    case DecisionKind::assigned:
-    case DecisionKind::requeued:
-    case DecisionKind::completed: j["agent"] = id_json(d.agent); break;
-    case DecisionKind::cancelled:
-      // Decision::agent is only set when an open offer was withdrawn; the default id (number 0)
-      // means none. (Tested without a temporary ExternalId: GCC 12 -O2 with ASan warns falsely.)
-      if (!d.agent.is_number() || d.agent.number() != 0) j["agent"] = id_json(d.agent);
-      break;
-    default: break;
-  }
+  // Set for offer, assigned, requeued and completed, and for cancelled when an open offer was
+  // withdrawn.
+  if (d.agent) j["agent"] = id_json(*d.agent);
   j["queue"] = queue_json(d.queue, c);
   if (d.kind == DecisionKind::transferred) j["from"] = queue_json(d.from_queue, c);
   if (d.kind == DecisionKind::requeued) j["reason"] = std::string(to_string(d.reason));

@@ -345,7 +345,7 @@ class Simulation {
         case DecisionKind::assigned:
           if (d.decided_by == DecidedBy::accepted) {
             EXPECT_EQ(m.state, ItemState::offered) << at(what) << describe(d);
-            EXPECT_EQ(m.agent, std::optional<ExternalId>(d.agent)) << at(what) << describe(d);
+            EXPECT_EQ(m.agent, d.agent) << at(what) << describe(d);
           } else {
             EXPECT_TRUE(d.decided_by == DecidedBy::manual || d.decided_by == DecidedBy::pick)
                 << at(what) << describe(d);
@@ -357,9 +357,9 @@ class Simulation {
           break;
         case DecisionKind::requeued: {
           EXPECT_EQ(m.state, ItemState::offered) << at(what) << describe(d);
-          EXPECT_EQ(m.agent, std::optional<ExternalId>(d.agent)) << at(what) << describe(d);
+          EXPECT_EQ(m.agent, d.agent) << at(what) << describe(d);
           EXPECT_NE(d.reason, RequeueReason::none) << at(what) << describe(d);
-          ++m.declines[d.agent];
+          ++m.declines[d.agent.value()];
           m.state = ItemState::queued;
           m.agent.reset();
           // R14: `parked` follows exactly when the distinct decliners reach the threshold.
@@ -381,7 +381,7 @@ class Simulation {
           break;
         case DecisionKind::completed:
           EXPECT_EQ(m.state, ItemState::assigned) << at(what) << describe(d);
-          EXPECT_EQ(m.agent, std::optional<ExternalId>(d.agent)) << at(what) << describe(d);
+          EXPECT_EQ(m.agent, d.agent) << at(what) << describe(d);
           items_.erase(it);
           break;
         case DecisionKind::transferred:
@@ -399,14 +399,14 @@ class Simulation {
 
   // I4 (and the rest of R9's eligibility) for one offer, at the moment it was made.
   void check_offer(const Decision& d, const ItemModel& m, const std::string& what) {
-    const auto a = agents_.find(d.agent);
+    const auto a = agents_.find(d.agent.value());
     ASSERT_NE(a, agents_.end()) << at(what) << " offer to an unknown agent: " << describe(d);
     const AgentModel& agent = a->second;
     const QueueConfig& queue = config_.queues[d.queue];
     const std::vector<PresenceId>& allowed = queue.allowed_presences.empty()
                                                  ? config_.channels[queue.channel].allowed_presences
                                                  : queue.allowed_presences;
-    const std::optional<AgentView> view = harness_.router().agent(d.agent);
+    const std::optional<AgentView> view = harness_.router().agent(*d.agent);
     ASSERT_TRUE(view.has_value()) << at(what) << describe(d);
     EXPECT_EQ(view->presence, agent.presence) << at(what) << describe(d);
     EXPECT_NE(std::find(allowed.begin(), allowed.end(), view->presence), allowed.end())
@@ -422,14 +422,14 @@ class Simulation {
             << ": " << describe(d);
       }
     }
-    const auto declined = m.declines.find(d.agent);
+    const auto declined = m.declines.find(*d.agent);
     const std::int32_t n = declined == m.declines.end() ? 0 : declined->second;
     EXPECT_LT(n, config_.decline_limit) << at(what) << " I4: offer past the decline limit: " << describe(d);
     if (queue.requires_working) {
       EXPECT_TRUE(working_at(agent, d.time)) << at(what) << " offer to an agent not working: " << describe(d);
     }
     if (d.decided_by == DecidedBy::affinity) {
-      EXPECT_EQ(m.affinity, std::optional<ExternalId>(d.agent)) << at(what) << describe(d);
+      EXPECT_EQ(m.affinity, d.agent) << at(what) << describe(d);
       EXPECT_EQ(n, 0) << at(what) << " affinity offer to an agent who declined: " << describe(d);
     }
   }

@@ -114,8 +114,9 @@ const Decision* first_of(const std::vector<Decision>& decisions, DecisionKind ki
 
 std::string describe(const Decision& d) {
   std::ostringstream s;
-  s << to_string(d.kind) << " t=" << d.time << " item=" << d.item.to_string()
-    << " agent=" << d.agent.to_string() << " queue=" << d.queue;
+  s << to_string(d.kind) << " t=" << d.time << " item=" << d.item.to_string();
+  if (d.agent) s << " agent=" << d.agent->to_string();
+  s << " queue=" << d.queue;
   if (d.decided_by != DecidedBy::none) s << " by=" << to_string(d.decided_by);
   if (d.decided_by == DecidedBy::rule) s << " rule=" << d.rule;
   if (d.reason != RequeueReason::none) s << " reason=" << to_string(d.reason);
@@ -127,6 +128,29 @@ std::string describe(const std::vector<Decision>& decisions) {
   std::string text;
   for (const Decision& d : decisions) text += "\n  " + describe(d);
   return text.empty() ? " (none)" : text;
+}
+
+std::string trace(const Decision& d) {
+  std::string s(to_string(d.kind));
+  s += " " + d.item.to_string();
+  if (d.agent) s += " " + d.agent->to_string();
+  s += " q" + std::to_string(d.queue);
+  if (d.kind == DecisionKind::transferred) s += " from q" + std::to_string(d.from_queue);
+  if (d.decided_by == DecidedBy::rule) {
+    s += " rule" + std::to_string(d.rule);
+  } else if (d.decided_by != DecidedBy::none) {
+    s += " " + std::string(to_string(d.decided_by));
+  }
+  if (d.reason != RequeueReason::none) s += " " + std::string(to_string(d.reason));
+  if (d.kind == DecisionKind::error) s += " " + std::string(to_string(d.error));
+  s += " @" + std::to_string(d.time);
+  return s;
+}
+
+std::vector<std::string> trace(const std::vector<Decision>& decisions) {
+  std::vector<std::string> out;
+  for (const Decision& d : decisions) out.push_back(trace(d));
+  return out;
 }
 
 }  // namespace switchboard::testing

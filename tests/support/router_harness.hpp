@@ -72,8 +72,14 @@ class RouterHarness {
 std::vector<Decision> offers(const std::vector<Decision>& decisions);
 const Decision* first_of(const std::vector<Decision>& decisions, DecisionKind kind);
 
-// "offer item=7 agent=lesa queue=0 by=method" for assertion messages.
+// "offer item=7 agent=lesa queue=0 by=method" for assertion messages (agent only when set).
 std::string describe(const Decision& decision);
 std::string describe(const std::vector<Decision>& decisions);
+
+// "offer c1 ann q0 method @200", compact, for comparing with expected strings: kind, item,
+// agent (when set), queue, "from q<n>" (transferred), "rule<n>" or who decided (when not none),
+// the requeue reason (when not none), the error code (errors), "@" time.
+std::string trace(const Decision& decision);
+std::vector<std::string> trace(const std::vector<Decision>& decisions);
 
 }  // namespace switchboard::testing

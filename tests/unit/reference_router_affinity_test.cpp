@@ -18,10 +18,10 @@ std::string brief(const Decision& d) {
     case DecisionKind::offer:
     case DecisionKind::assigned:
     case DecisionKind::completed:
-      s += ">" + d.agent.to_string();
+      s += ">" + d.agent.value().to_string();
       if (d.decided_by != DecidedBy::none) s += "/" + std::string(to_string(d.decided_by));
       break;
-    case DecisionKind::requeued: s += ">" + d.agent.to_string(); break;
+    case DecisionKind::requeued: s += ">" + d.agent.value().to_string(); break;
     case DecisionKind::error: s += "=" + std::string(to_string(d.error)); break;
     default: break;
   }

@@ -15,29 +15,6 @@ using namespace switchboard::testing;
 
 namespace {
 
-std::string brief(const Decision& d) {
-  std::string s(to_string(d.kind));
-  s += " " + d.item.to_string();
-  if (d.agent != ExternalId()) s += " " + d.agent.to_string();
-  s += " q" + std::to_string(d.queue);
-  if (d.kind == DecisionKind::transferred) s += " from q" + std::to_string(d.from_queue);
-  if (d.decided_by == DecidedBy::rule) {
-    s += " rule" + std::to_string(d.rule);
-  } else if (d.decided_by != DecidedBy::none) {
-    s += " " + std::string(to_string(d.decided_by));
-  }
-  if (d.reason != RequeueReason::none) s += " " + std::string(to_string(d.reason));
-  if (d.kind == DecisionKind::error) s += " " + std::string(to_string(d.error));
-  s += " @" + std::to_string(d.time);
-  return s;
-}
-
-std::vector<std::string> briefs(const std::vector<Decision>& decisions) {
-  std::vector<std::string> out;
-  for (const Decision& d : decisions) out.push_back(brief(d));
-  return out;
-}
-
 using Lines = std::vector<std::string>;
 
 constexpr Timestamp kMinute = 60 * 1000;
@@ -110,15 +87,15 @@ void join_coffee_agents(RouterHarness& h, const CoffeeShop& shop) {
 // 10:40 goes to Lesa (oldest last assignment, 10:30), another at 10:45 to Alicia (10:35).
 void expect_coffee_example_tail(RouterHarness& h, const CoffeeShop& shop) {
   for (const char* name : {"Lesa", "Alicia", "Alan"}) {
-    EXPECT_EQ(briefs(h.send(at(10, 39), PresenceChange{name, kAvailable})), Lines{}) << name;
+    EXPECT_EQ(trace(h.send(at(10, 39), PresenceChange{name, kAvailable})), Lines{}) << name;
   }
   for (const char* name : {"Lesa", "Alicia", "Alan"}) {
     EXPECT_EQ(h.router().agent(name)->free_units, 2) << name;
   }
-  EXPECT_EQ(briefs(h.arrive(at(10, 40), "chat@10:40", shop.q, shop.needs())),
+  EXPECT_EQ(trace(h.arrive(at(10, 40), "chat@10:40", shop.q, shop.needs())),
             Lines{"offer chat@10:40 Lesa q0 method @" + ms(at(10, 40))});
   h.accept(at(10, 41), "chat@10:40", "Lesa");
-  EXPECT_EQ(briefs(h.arrive(at(10, 45), "chat@10:45", shop.q, shop.needs())),
+  EXPECT_EQ(trace(h.arrive(at(10, 45), "chat@10:45", shop.q, shop.needs())),
             Lines{"offer chat@10:45 Alicia q0 method @" + ms(at(10, 45))});
 }
 
@@ -135,7 +112,7 @@ TEST(R9AssignmentMethods, HighestCapacityCoffeeRefundTieGoesToOldestLastAssignme
   for (const auto& [name, t] : firsts) {
     h.send(t, PresenceChange{name, kAvailable});
     const std::string item = std::string("first-") + name;
-    EXPECT_EQ(briefs(h.arrive(t, item, shop.q, shop.needs())),
+    EXPECT_EQ(trace(h.arrive(t, item, shop.q, shop.needs())),
               Lines{"offer " + item + " " + name + " q0 method @" + ms(t)});
     h.accept(t, item, name);
     h.send(t, PresenceChange{name, kAway});
@@ -149,14 +126,14 @@ TEST(R9AssignmentMethods, HighestCapacityCoffeeRefundWithManualAssignAndPickSett
   RouterHarness h(shop.config);
   join_coffee_agents(h, shop);
   for (const char* item : {"m1", "m2", "m3"}) {
-    EXPECT_EQ(briefs(h.arrive(at(10, 0), item, shop.q, shop.needs())), Lines{});
+    EXPECT_EQ(trace(h.arrive(at(10, 0), item, shop.q, shop.needs())), Lines{});
   }
   // Choices: manual assignment and pick update the agent's round-robin time for the queue.
-  EXPECT_EQ(briefs(h.send(at(10, 30), ManualAssign{"m1", "Lesa"})),
+  EXPECT_EQ(trace(h.send(at(10, 30), ManualAssign{"m1", "Lesa"})),
             Lines{"assigned m1 Lesa q0 manual @" + ms(at(10, 30))});
-  EXPECT_EQ(briefs(h.send(at(10, 35), AgentPick{"m2", "Alicia"})),
+  EXPECT_EQ(trace(h.send(at(10, 35), AgentPick{"m2", "Alicia"})),
             Lines{"assigned m2 Alicia q0 pick @" + ms(at(10, 35))});
-  EXPECT_EQ(briefs(h.send(at(10, 37), ManualAssign{"m3", "Alan"})),
+  EXPECT_EQ(trace(h.send(at(10, 37), ManualAssign{"m3", "Alan"})),
             Lines{"assigned m3 Alan q0 manual @" + ms(at(10, 37))});
   expect_coffee_example_tail(h, shop);
 }
@@ -167,10 +144,10 @@ TEST(R9AssignmentMethods, HighestCapacityPrefersMostFreeCapacityOverRoundRobin) 
   RouterHarness h(config);
   h.agent(10, "ann", 3, {q});  // oldest join and smallest id
   h.agent(20, "bob", 5, {q});
-  EXPECT_EQ(briefs(h.arrive(100, "c1", q)), Lines{"offer c1 bob q0 method @100"});
-  EXPECT_EQ(briefs(h.arrive(110, "c2", q)), Lines{"offer c2 bob q0 method @110"});
+  EXPECT_EQ(trace(h.arrive(100, "c1", q)), Lines{"offer c1 bob q0 method @100"});
+  EXPECT_EQ(trace(h.arrive(110, "c2", q)), Lines{"offer c2 bob q0 method @110"});
   // 3 free each: the tie goes to ann (her round-robin time is her join, 10; bob's is 110).
-  EXPECT_EQ(briefs(h.arrive(120, "c3", q)), Lines{"offer c3 ann q0 method @120"});
+  EXPECT_EQ(trace(h.arrive(120, "c3", q)), Lines{"offer c3 ann q0 method @120"});
 }
 
 TEST(R9AssignmentMethods, HighestCapacityProfileBasedCountsFreeSlotsOfTheItemsProfile) {
@@ -189,9 +166,9 @@ TEST(R9AssignmentMethods, HighestCapacityProfileBasedCountsFreeSlotsOfTheItemsPr
   bob.capacity = AgentCapacity{0, {4, 1}};
   h.send(20, bob);
   h.send(20, JoinQueue{"bob", q});
-  EXPECT_EQ(briefs(h.arrive(100, "c1", q)), Lines{"offer c1 bob q0 method @100"});
-  EXPECT_EQ(briefs(h.arrive(110, "c2", q)), Lines{"offer c2 bob q0 method @110"});
-  EXPECT_EQ(briefs(h.arrive(120, "c3", q)), Lines{"offer c3 ann q0 method @120"});
+  EXPECT_EQ(trace(h.arrive(100, "c1", q)), Lines{"offer c1 bob q0 method @100"});
+  EXPECT_EQ(trace(h.arrive(110, "c2", q)), Lines{"offer c2 bob q0 method @110"});
+  EXPECT_EQ(trace(h.arrive(120, "c3", q)), Lines{"offer c3 ann q0 method @120"});
 }
 
 TEST(R9AssignmentMethods, RoundRobinNeverAssignedAgentsGoInJoinOrderThenOldestLastAssignment) {
@@ -202,11 +179,11 @@ TEST(R9AssignmentMethods, RoundRobinNeverAssignedAgentsGoInJoinOrderThenOldestLa
   h.agent(100, "bob", 5, {q});
   h.agent(150, "carl", 5, {q});
   h.agent(200, "ann", 9, {q});
-  EXPECT_EQ(briefs(h.arrive(1000, "i1", q)), Lines{"offer i1 bob q0 method @1000"});
-  EXPECT_EQ(briefs(h.arrive(1001, "i2", q)), Lines{"offer i2 carl q0 method @1001"});
-  EXPECT_EQ(briefs(h.arrive(1002, "i3", q)), Lines{"offer i3 ann q0 method @1002"});
-  EXPECT_EQ(briefs(h.arrive(1003, "i4", q)), Lines{"offer i4 bob q0 method @1003"});
-  EXPECT_EQ(briefs(h.arrive(1004, "i5", q)), Lines{"offer i5 carl q0 method @1004"});
+  EXPECT_EQ(trace(h.arrive(1000, "i1", q)), Lines{"offer i1 bob q0 method @1000"});
+  EXPECT_EQ(trace(h.arrive(1001, "i2", q)), Lines{"offer i2 carl q0 method @1001"});
+  EXPECT_EQ(trace(h.arrive(1002, "i3", q)), Lines{"offer i3 ann q0 method @1002"});
+  EXPECT_EQ(trace(h.arrive(1003, "i4", q)), Lines{"offer i4 bob q0 method @1003"});
+  EXPECT_EQ(trace(h.arrive(1004, "i5", q)), Lines{"offer i5 carl q0 method @1004"});
 }
 
 TEST(R9AssignmentMethods, RoundRobinSkipsIneligibleAgentsWithoutLosingTheirTurn) {
@@ -216,10 +193,10 @@ TEST(R9AssignmentMethods, RoundRobinSkipsIneligibleAgentsWithoutLosingTheirTurn)
   h.agent(100, "bob", 5, {q});
   h.agent(150, "carl", 5, {q});
   h.send(500, PresenceChange{"bob", kAway});
-  EXPECT_EQ(briefs(h.arrive(1000, "i1", q)), Lines{"offer i1 carl q0 method @1000"});
+  EXPECT_EQ(trace(h.arrive(1000, "i1", q)), Lines{"offer i1 carl q0 method @1000"});
   h.send(1100, PresenceChange{"bob", kAvailable});
   // bob's turn is still his join time (100): he is next.
-  EXPECT_EQ(briefs(h.arrive(1200, "i2", q)), Lines{"offer i2 bob q0 method @1200"});
+  EXPECT_EQ(trace(h.arrive(1200, "i2", q)), Lines{"offer i2 bob q0 method @1200"});
 }
 
 TEST(R9AssignmentMethods, RoundRobinStateIsPerQueueSoAnAgentGetsItemsBackToBackFromTwoQueues) {
@@ -229,12 +206,12 @@ TEST(R9AssignmentMethods, RoundRobinStateIsPerQueueSoAnAgentGetsItemsBackToBackF
   RouterHarness h(config);
   h.agent(100, "ann", 5, {q1, q2});
   h.agent(200, "bob", 5, {q1, q2});
-  EXPECT_EQ(briefs(h.arrive(1000, "x1", q1)), Lines{"offer x1 ann q0 method @1000"});
+  EXPECT_EQ(trace(h.arrive(1000, "x1", q1)), Lines{"offer x1 ann q0 method @1000"});
   // ann just got one from One, but never one from Two, where she joined first: ann again.
-  EXPECT_EQ(briefs(h.arrive(1001, "x2", q2)), Lines{"offer x2 ann q1 method @1001"});
-  EXPECT_EQ(briefs(h.arrive(1002, "x3", q1)), Lines{"offer x3 bob q0 method @1002"});
-  EXPECT_EQ(briefs(h.arrive(1003, "x4", q2)), Lines{"offer x4 bob q1 method @1003"});
-  EXPECT_EQ(briefs(h.arrive(1004, "x5", q1)), Lines{"offer x5 ann q0 method @1004"});
+  EXPECT_EQ(trace(h.arrive(1001, "x2", q2)), Lines{"offer x2 ann q1 method @1001"});
+  EXPECT_EQ(trace(h.arrive(1002, "x3", q1)), Lines{"offer x3 bob q0 method @1002"});
+  EXPECT_EQ(trace(h.arrive(1003, "x4", q2)), Lines{"offer x4 bob q1 method @1003"});
+  EXPECT_EQ(trace(h.arrive(1004, "x5", q1)), Lines{"offer x5 ann q0 method @1004"});
 }
 
 TEST(R9AssignmentMethods, RoundRobinTimeMovesAtTheOfferNotTheAccept) {
@@ -243,12 +220,12 @@ TEST(R9AssignmentMethods, RoundRobinTimeMovesAtTheOfferNotTheAccept) {
   RouterHarness h(config);
   h.agent(100, "ann", 5, {q});
   h.agent(200, "bob", 5, {q});
-  EXPECT_EQ(briefs(h.arrive(1000, "i1", q)), Lines{"offer i1 ann q0 method @1000"});
-  EXPECT_EQ(briefs(h.arrive(1001, "i2", q)), Lines{"offer i2 bob q0 method @1001"});
+  EXPECT_EQ(trace(h.arrive(1000, "i1", q)), Lines{"offer i1 ann q0 method @1000"});
+  EXPECT_EQ(trace(h.arrive(1001, "i2", q)), Lines{"offer i2 bob q0 method @1001"});
   // bob accepts first: were the turn taken at the accept, bob (1400) would be before ann (1500).
   h.accept(1400, "i2", "bob");
   h.accept(1500, "i1", "ann");
-  EXPECT_EQ(briefs(h.arrive(2000, "i3", q)), Lines{"offer i3 ann q0 method @2000"});
+  EXPECT_EQ(trace(h.arrive(2000, "i3", q)), Lines{"offer i3 ann q0 method @2000"});
 }
 
 TEST(R9AssignmentMethods, LeastActiveGoesToTheAgentWhoseCapacityWasReleasedLongestAgo) {
@@ -258,18 +235,18 @@ TEST(R9AssignmentMethods, LeastActiveGoesToTheAgentWhoseCapacityWasReleasedLonge
   h.agent(10, "ann", 1, {q});  // created at 10: last release 10
   h.agent(20, "bob", 1, {q});
   h.agent(30, "carl", 1, {q});
-  EXPECT_EQ(briefs(h.arrive(1000, "i1", q)), Lines{"offer i1 ann q0 method @1000"});
-  EXPECT_EQ(briefs(h.arrive(1100, "i2", q)), Lines{"offer i2 bob q0 method @1100"});
+  EXPECT_EQ(trace(h.arrive(1000, "i1", q)), Lines{"offer i1 ann q0 method @1000"});
+  EXPECT_EQ(trace(h.arrive(1100, "i2", q)), Lines{"offer i2 bob q0 method @1100"});
   h.accept(1200, "i1", "ann");
   h.accept(1200, "i2", "bob");
   h.complete(1500, "i2");  // bob released at 1500
   h.complete(2000, "i1");  // ann released at 2000
   EXPECT_EQ(h.router().agent("bob")->last_release, 1500);
   EXPECT_EQ(h.router().agent("ann")->last_release, 2000);
-  EXPECT_EQ(briefs(h.arrive(3000, "i3", q)), Lines{"offer i3 carl q0 method @3000"});
+  EXPECT_EQ(trace(h.arrive(3000, "i3", q)), Lines{"offer i3 carl q0 method @3000"});
   // Round robin would pick ann (last offer 1000 < 1100); least active picks bob (1500 < 2000).
-  EXPECT_EQ(briefs(h.arrive(3100, "i4", q)), Lines{"offer i4 bob q0 method @3100"});
-  EXPECT_EQ(briefs(h.arrive(3200, "i5", q)), Lines{"offer i5 ann q0 method @3200"});
+  EXPECT_EQ(trace(h.arrive(3100, "i4", q)), Lines{"offer i4 bob q0 method @3100"});
+  EXPECT_EQ(trace(h.arrive(3200, "i5", q)), Lines{"offer i5 ann q0 method @3200"});
 }
 
 TEST(R9AssignmentMethods, LeastActiveCountsTheReleaseAtTheEndOfWrapUp) {
@@ -294,7 +271,7 @@ TEST(R9AssignmentMethods, LeastActiveCountsTheReleaseAtTheEndOfWrapUp) {
   h.send(6500, Tick{});
   EXPECT_EQ(h.router().agent("ann")->last_release, 6000);
   // Counted at completion (1000) ann would win; counted at the end of wrap-up, bob (3000 < 6000).
-  EXPECT_EQ(briefs(h.arrive(7000, "c1", chats)), Lines{"offer c1 bob q0 method @7000"});
+  EXPECT_EQ(trace(h.arrive(7000, "c1", chats)), Lines{"offer c1 bob q0 method @7000"});
 }
 
 TEST(R9CustomRuleset, StrictRuleMatchingNobodyFallsThroughToTheNextRule) {
@@ -312,13 +289,13 @@ TEST(R9CustomRuleset, StrictRuleMatchingNobodyFallsThroughToTheNextRule) {
   // fay matches the strict rule but is away: not eligible, so rule 0 matches no eligible agent.
   add_agent(h, 40, {"fay", 5, {}, {{"country", "FR"}, {"seniority", std::int64_t{1}}}, kAway}, {q});
   const std::vector<Decision> out = h.arrive(100, "i1", q);
-  EXPECT_EQ(briefs(out), Lines{"offer i1 bob q0 rule1 @100"});
+  EXPECT_EQ(trace(out), Lines{"offer i1 bob q0 rule1 @100"});
   ASSERT_EQ(out.size(), 1u);
   EXPECT_EQ(out[0].decided_by, DecidedBy::rule);
   EXPECT_EQ(out[0].rule, 1);
   // Once fay is available, the strict rule decides again.
-  EXPECT_EQ(briefs(h.send(200, PresenceChange{"fay", kAvailable})), Lines{});
-  EXPECT_EQ(briefs(h.arrive(300, "i2", q)), Lines{"offer i2 fay q0 rule0 @300"});
+  EXPECT_EQ(trace(h.send(200, PresenceChange{"fay", kAvailable})), Lines{});
+  EXPECT_EQ(trace(h.arrive(300, "i2", q)), Lines{"offer i2 fay q0 rule0 @300"});
 }
 
 TEST(R9CustomRuleset, NoRuleMatchingAnyAgentLeavesTheItemQueued) {
@@ -331,11 +308,11 @@ TEST(R9CustomRuleset, NoRuleMatchingAnyAgentLeavesTheItemQueued) {
   RouterHarness h(config);
   add_agent(h, 10, {"carl", 5, {}, {{"country", "DE"}}}, {q});
   add_agent(h, 20, {"dora", 5, {}, {}}, {q});  // no country at all
-  EXPECT_EQ(briefs(h.arrive(100, "i1", q)), Lines{});
+  EXPECT_EQ(trace(h.arrive(100, "i1", q)), Lines{});
   EXPECT_EQ(h.router().item("i1")->state, ItemState::queued);
   EXPECT_EQ(h.router().queue_order(q), std::vector<ExternalId>{"i1"});
   // A matching agent joining the queue triggers a cycle; rule 1 decides.
-  EXPECT_EQ(briefs(add_agent(h, 200, {"ulla", 1, {}, {{"country", "US"}}}, {q})),
+  EXPECT_EQ(trace(add_agent(h, 200, {"ulla", 1, {}, {{"country", "US"}}}, {q})),
             Lines{"offer i1 ulla q0 rule1 @200"});
 }
 
@@ -348,13 +325,13 @@ TEST(R9CustomRuleset, DynamicConditionComparesAgentAttributeWithItemCustomerFiel
   add_agent(h, 10, {"ann", 5, {}, {{"preferred_customer_type", "gold"}}}, {q});
   add_agent(h, 20, {"bob", 5, {}, {{"preferred_customer_type", "silver"}}}, {q});
   add_agent(h, 30, {"carl", 5, {}, {}}, {q});
-  EXPECT_EQ(briefs(h.arrive(100, "s", q, {}, {{"customer.membership_level", "silver"}})),
+  EXPECT_EQ(trace(h.arrive(100, "s", q, {}, {{"customer.membership_level", "silver"}})),
             Lines{"offer s bob q0 rule0 @100"});
-  EXPECT_EQ(briefs(h.arrive(110, "g", q, {}, {{"customer.membership_level", "gold"}})),
+  EXPECT_EQ(trace(h.arrive(110, "g", q, {}, {{"customer.membership_level", "gold"}})),
             Lines{"offer g ann q0 rule0 @110"});
-  EXPECT_EQ(briefs(h.arrive(120, "b", q, {}, {{"customer.membership_level", "bronze"}})), Lines{});
+  EXPECT_EQ(trace(h.arrive(120, "b", q, {}, {{"customer.membership_level", "bronze"}})), Lines{});
   // A missing value on either side matches nobody (carl has no preference).
-  EXPECT_EQ(briefs(h.arrive(130, "n", q)), Lines{});
+  EXPECT_EQ(trace(h.arrive(130, "n", q)), Lines{});
   EXPECT_EQ(h.router().queue_order(q), (std::vector<ExternalId>{"b", "n"}));
 }
 
@@ -400,7 +377,7 @@ std::string winner(std::vector<AgentOrderKey> keys) {
     return "no single offer:" + describe(out);
   if (out[0].decided_by != DecidedBy::rule || out[0].rule != 0)
     return "not rule 0: " + describe(out);
-  return out[0].agent.to_string();
+  return out[0].agent.value().to_string();
 }
 
 }  // namespace
@@ -457,12 +434,12 @@ TEST(R9TieBreak, EqualCapacityAndJoinTimeFallBackToAgentIdNumbersFirstByValue) {
     h.agent(100, id, 5, {q});
   }
   // Ids order: 7 < 12 (by value, not "12" < "7") < "ann" < "zed".
-  EXPECT_EQ(briefs(h.arrive(1000, "i1", q)), Lines{"offer i1 7 q0 method @1000"});
-  EXPECT_EQ(briefs(h.arrive(1001, "i2", q)), Lines{"offer i2 12 q0 method @1001"});
-  EXPECT_EQ(briefs(h.arrive(1002, "i3", q)), Lines{"offer i3 ann q0 method @1002"});
-  EXPECT_EQ(briefs(h.arrive(1003, "i4", q)), Lines{"offer i4 zed q0 method @1003"});
+  EXPECT_EQ(trace(h.arrive(1000, "i1", q)), Lines{"offer i1 7 q0 method @1000"});
+  EXPECT_EQ(trace(h.arrive(1001, "i2", q)), Lines{"offer i2 12 q0 method @1001"});
+  EXPECT_EQ(trace(h.arrive(1002, "i3", q)), Lines{"offer i3 ann q0 method @1002"});
+  EXPECT_EQ(trace(h.arrive(1003, "i4", q)), Lines{"offer i4 zed q0 method @1003"});
   // All have 4 free now: round robin, 7 offered longest ago.
-  EXPECT_EQ(briefs(h.arrive(1004, "i5", q)), Lines{"offer i5 7 q0 method @1004"});
+  EXPECT_EQ(trace(h.arrive(1004, "i5", q)), Lines{"offer i5 7 q0 method @1004"});
 }
 
 TEST(R9TieBreak, RoundRobinMethodWithEqualJoinTimesFallsBackToAgentId) {
@@ -471,6 +448,6 @@ TEST(R9TieBreak, RoundRobinMethodWithEqualJoinTimesFallsBackToAgentId) {
   RouterHarness h(config);
   h.agent(100, "bea", 5, {q});
   h.agent(100, "abe", 5, {q});
-  EXPECT_EQ(briefs(h.arrive(1000, "i1", q)), Lines{"offer i1 abe q0 method @1000"});
-  EXPECT_EQ(briefs(h.arrive(1001, "i2", q)), Lines{"offer i2 bea q0 method @1001"});
+  EXPECT_EQ(trace(h.arrive(1000, "i1", q)), Lines{"offer i1 abe q0 method @1000"});
+  EXPECT_EQ(trace(h.arrive(1001, "i2", q)), Lines{"offer i2 bea q0 method @1001"});
 }

@@ -15,29 +15,6 @@ using namespace switchboard::testing;
 
 namespace {
 
-std::string brief(const Decision& d) {
-  std::string s(to_string(d.kind));
-  s += " " + d.item.to_string();
-  if (d.agent != ExternalId()) s += " " + d.agent.to_string();
-  s += " q" + std::to_string(d.queue);
-  if (d.kind == DecisionKind::transferred) s += " from q" + std::to_string(d.from_queue);
-  if (d.decided_by == DecidedBy::rule) {
-    s += " rule" + std::to_string(d.rule);
-  } else if (d.decided_by != DecidedBy::none) {
-    s += " " + std::string(to_string(d.decided_by));
-  }
-  if (d.reason != RequeueReason::none) s += " " + std::string(to_string(d.reason));
-  if (d.kind == DecisionKind::error) s += " " + std::string(to_string(d.error));
-  s += " @" + std::to_string(d.time);
-  return s;
-}
-
-std::vector<std::string> briefs(const std::vector<Decision>& decisions) {
-  std::vector<std::string> out;
-  for (const Decision& d : decisions) out.push_back(brief(d));
-  return out;
-}
-
 using Lines = std::vector<std::string>;
 
 // An agent with explicit capacity: `units` units, `chat` chat-profile and `voice` voice-profile
@@ -80,11 +57,11 @@ TEST(R6UnitCapacity, ChannelUnitsPerItemLimitHowManyItemsAnAgentHolds) {
   const QueueId q = add_queue(config, "Mail", kEmail);
   RouterHarness h(config);
   h.agent(10, "ann", 5, {q});
-  EXPECT_EQ(briefs(h.arrive(100, "m1", q)), Lines{"offer m1 ann q0 method @100"});
-  EXPECT_EQ(briefs(h.arrive(110, "m2", q)), Lines{"offer m2 ann q0 method @110"});
+  EXPECT_EQ(trace(h.arrive(100, "m1", q)), Lines{"offer m1 ann q0 method @100"});
+  EXPECT_EQ(trace(h.arrive(110, "m2", q)), Lines{"offer m2 ann q0 method @110"});
   EXPECT_EQ(h.router().agent("ann")->free_units, 1);
   // 1 unit left, an email needs 2: stays queued.
-  EXPECT_EQ(briefs(h.arrive(120, "m3", q)), Lines{});
+  EXPECT_EQ(trace(h.arrive(120, "m3", q)), Lines{});
   EXPECT_EQ(h.router().item("m3")->state, ItemState::queued);
   EXPECT_EQ(h.router().agent("ann")->free_units, 1);
   EXPECT_EQ(h.router().check_invariants(), "");
@@ -99,7 +76,7 @@ TEST(R6UnitCapacity, ItemUnitsOverrideTheChannelAndSmallerLaterItemsStillFit) {
   arrive_units(h, 110, "mid", q, 2);
   arrive_units(h, 120, "small", q, 1);
   // One cycle tries every item of the block: big (3 of 4) fits, mid (2 of 1) not, small fits.
-  EXPECT_EQ(briefs(h.send(200, PresenceChange{"ann", kAvailable})),
+  EXPECT_EQ(trace(h.send(200, PresenceChange{"ann", kAvailable})),
             (Lines{"offer big ann q0 method @200", "offer small ann q0 method @200"}));
   EXPECT_EQ(h.router().agent("ann")->free_units, 0);
   EXPECT_EQ(h.router().item("mid")->state, ItemState::queued);
@@ -124,16 +101,16 @@ TEST(R6ProfileCapacity, ProfileMaxLimitsConcurrentItemsOfThatProfile) {
   const QueueId q = add_queue(config, "ProfileChat", kProfileChat);
   RouterHarness h(config);
   add_agent(h, 10, "ann", AgentCapacity{0, {2, 1}}, {q});
-  EXPECT_EQ(briefs(h.arrive(100, "c1", q)), Lines{"offer c1 ann q0 method @100"});
-  EXPECT_EQ(briefs(h.arrive(110, "c2", q)), Lines{"offer c2 ann q0 method @110"});
-  EXPECT_EQ(briefs(h.arrive(120, "c3", q)), Lines{});
+  EXPECT_EQ(trace(h.arrive(100, "c1", q)), Lines{"offer c1 ann q0 method @100"});
+  EXPECT_EQ(trace(h.arrive(110, "c2", q)), Lines{"offer c2 ann q0 method @110"});
+  EXPECT_EQ(trace(h.arrive(120, "c3", q)), Lines{});
   const AgentView ann = *h.router().agent("ann");
   EXPECT_EQ(ann.profile_used, (std::vector<std::int32_t>{2, 0}));
   EXPECT_EQ(ann.free_units, 0);  // units untouched (0 of 0)
   EXPECT_EQ(h.router().item("c3")->state, ItemState::queued);
   // Completing one chat frees one slot of the profile: c3 is offered at once.
   h.accept(130, "c1", "ann");
-  EXPECT_EQ(briefs(h.complete(140, "c1")),
+  EXPECT_EQ(trace(h.complete(140, "c1")),
             (Lines{"completed c1 ann q0 @140", "offer c3 ann q0 method @140"}));
   EXPECT_EQ(h.router().check_invariants(), "");
 }
@@ -144,8 +121,8 @@ TEST(R6ProfileCapacity, AgentWithoutSlotsOfTheProfileGetsNothing) {
   RouterHarness h(config);
   add_agent(h, 10, "ann", AgentCapacity{10, {0, 1}}, {q});  // plenty of units, no chat slot
   add_agent(h, 20, "bob", AgentCapacity{0, {1}}, {q});
-  EXPECT_EQ(briefs(h.arrive(100, "c1", q)), Lines{"offer c1 bob q0 method @100"});
-  EXPECT_EQ(briefs(h.arrive(110, "c2", q)), Lines{});
+  EXPECT_EQ(trace(h.arrive(100, "c1", q)), Lines{"offer c1 bob q0 method @100"});
+  EXPECT_EQ(trace(h.arrive(110, "c2", q)), Lines{});
 }
 
 TEST(R6ProfileCapacity, VoiceBlocksChatsWhileTheCallIsHeld) {
@@ -154,16 +131,16 @@ TEST(R6ProfileCapacity, VoiceBlocksChatsWhileTheCallIsHeld) {
   const QueueId chat = add_queue(config, "Chats", kProfileChat);
   RouterHarness h(config);
   add_agent(h, 10, "ann", AgentCapacity{0, {3, 1}}, {voice, chat});
-  EXPECT_EQ(briefs(h.arrive(100, "call", voice)), Lines{"offer call ann q0 method @100"});
+  EXPECT_EQ(trace(h.arrive(100, "call", voice)), Lines{"offer call ann q0 method @100"});
   // While the call is offered (capacity reserved) and then assigned, no chat is offered even
   // though ann has 3 free chat slots.
-  EXPECT_EQ(briefs(h.arrive(110, "chat1", chat)), Lines{});
+  EXPECT_EQ(trace(h.arrive(110, "chat1", chat)), Lines{});
   h.accept(120, "call", "ann");
-  EXPECT_EQ(briefs(h.arrive(130, "chat2", chat)), Lines{});
+  EXPECT_EQ(trace(h.arrive(130, "chat2", chat)), Lines{});
   EXPECT_EQ(h.router().queue_order(chat), (std::vector<ExternalId>{"chat1", "chat2"}));
   EXPECT_EQ(h.router().agent("ann")->profile_used, (std::vector<std::int32_t>{0, 1}));
   // The call ends: the block is lifted and both chats are offered in the same event.
-  EXPECT_EQ(briefs(h.complete(200, "call")),
+  EXPECT_EQ(trace(h.complete(200, "call")),
             (Lines{"completed call ann q0 @200", "offer chat1 ann q1 method @200",
                    "offer chat2 ann q1 method @200"}));
   EXPECT_EQ(h.router().agent("ann")->profile_used, (std::vector<std::int32_t>{2, 0}));
@@ -177,8 +154,8 @@ TEST(R6ProfileCapacity, VoiceAlsoBlocksUnitBasedChats) {
   RouterHarness h(config);
   add_agent(h, 10, "ann", AgentCapacity{3, {3, 1}}, {voice, chat});
   h.arrive(100, "call", voice);
-  EXPECT_EQ(briefs(h.arrive(110, "chat1", chat)), Lines{});
-  EXPECT_EQ(briefs(h.send(120, ItemCancel{"call"})),
+  EXPECT_EQ(trace(h.arrive(110, "chat1", chat)), Lines{});
+  EXPECT_EQ(trace(h.send(120, ItemCancel{"call"})),
             (Lines{"cancelled call ann q0 @120", "offer chat1 ann q1 method @120"}));
 }
 
@@ -191,10 +168,10 @@ TEST(R6ProfileCapacity, ACallMayStillRingWhileChatsAreHeld) {
   h.arrive(100, "chat1", chat);
   h.accept(105, "chat1", "ann");
   // choices: a blocking-profile item may be offered while other work is held.
-  EXPECT_EQ(briefs(h.arrive(110, "call1", voice)), Lines{"offer call1 ann q0 method @110"});
+  EXPECT_EQ(trace(h.arrive(110, "call1", voice)), Lines{"offer call1 ann q0 method @110"});
   // ...but only one call at a time (voice max 1), and now chats are blocked.
-  EXPECT_EQ(briefs(h.arrive(120, "call2", voice)), Lines{});
-  EXPECT_EQ(briefs(h.arrive(130, "chat2", chat)), Lines{});
+  EXPECT_EQ(trace(h.arrive(120, "call2", voice)), Lines{});
+  EXPECT_EQ(trace(h.arrive(130, "chat2", chat)), Lines{});
   EXPECT_EQ(h.router().agent("ann")->profile_used, (std::vector<std::int32_t>{1, 1}));
 }
 
@@ -209,15 +186,15 @@ TEST(R6WrapUp, CompletionHoldsCapacityUntilWrapUpEnds) {
   h.arrive(300, "c2", q);
   EXPECT_EQ(h.router().item("c2")->state, ItemState::queued);
   // Completed at 1000: the item is gone, but its unit is held until 31000.
-  EXPECT_EQ(briefs(h.complete(1000, "c1")), Lines{"completed c1 ann q0 @1000"});
+  EXPECT_EQ(trace(h.complete(1000, "c1")), Lines{"completed c1 ann q0 @1000"});
   EXPECT_FALSE(h.router().item("c1").has_value());
   AgentView ann = *h.router().agent("ann");
   EXPECT_EQ(ann.free_units, 0);
   EXPECT_TRUE(ann.items.empty());
-  EXPECT_EQ(briefs(h.send(30999, Tick{})), Lines{});
+  EXPECT_EQ(trace(h.send(30999, Tick{})), Lines{});
   EXPECT_EQ(h.router().item("c2")->state, ItemState::queued);
   // The wrap-up end fires at its own time and its cycle offers the waiting chat then.
-  EXPECT_EQ(briefs(h.send(45000, Tick{})), Lines{"offer c2 ann q0 method @31000"});
+  EXPECT_EQ(trace(h.send(45000, Tick{})), Lines{"offer c2 ann q0 method @31000"});
   ann = *h.router().agent("ann");
   EXPECT_EQ(ann.last_release, 31000);
   EXPECT_EQ(ann.items, std::vector<ExternalId>{"c2"});
@@ -234,7 +211,7 @@ TEST(R6WrapUp, WrapUpEndTriggersWithoutAnyFurtherEventBeforeANewArrival) {
   h.accept(200, "c1", "ann");
   h.complete(1000, "c1");
   // A new arrival after the wrap-up end: the timer fires first (at 6000), then the arrival.
-  EXPECT_EQ(briefs(h.arrive(7000, "c2", q)), Lines{"offer c2 ann q0 method @7000"});
+  EXPECT_EQ(trace(h.arrive(7000, "c2", q)), Lines{"offer c2 ann q0 method @7000"});
   EXPECT_EQ(h.router().agent("ann")->last_release, 6000);
 }
 
@@ -248,9 +225,9 @@ TEST(R6WrapUp, VoiceWrapUpKeepsBlockingChats) {
   h.arrive(100, "call", voice);
   h.accept(110, "call", "ann");
   h.arrive(120, "chat1", chat);
-  EXPECT_EQ(briefs(h.complete(1000, "call")), Lines{"completed call ann q0 @1000"});
-  EXPECT_EQ(briefs(h.send(10999, Tick{})), Lines{});
-  EXPECT_EQ(briefs(h.send(11000, Tick{})), Lines{"offer chat1 ann q1 method @11000"});
+  EXPECT_EQ(trace(h.complete(1000, "call")), Lines{"completed call ann q0 @1000"});
+  EXPECT_EQ(trace(h.send(10999, Tick{})), Lines{});
+  EXPECT_EQ(trace(h.send(11000, Tick{})), Lines{"offer chat1 ann q1 method @11000"});
 }
 
 TEST(R6Release, DeclineReleasesTheReservedCapacityAtOnce) {
@@ -262,7 +239,7 @@ TEST(R6Release, DeclineReleasesTheReservedCapacityAtOnce) {
   h.arrive(100, "c1", q);
   h.arrive(110, "c2", q);
   EXPECT_EQ(h.router().agent("ann")->free_units, 0);
-  EXPECT_EQ(briefs(h.decline(200, "c1", "ann")),
+  EXPECT_EQ(trace(h.decline(200, "c1", "ann")),
             (Lines{"requeued c1 ann q0 declined @200", "offer c2 ann q0 method @200"}));
   EXPECT_EQ(h.router().agent("ann")->free_units, 0);
   EXPECT_EQ(h.router().agent("ann")->items, std::vector<ExternalId>{"c2"});
@@ -281,7 +258,7 @@ TEST(R6Release, TimeoutReleasesTheReservedCapacityAtOnce) {
   h.agent(10, "ann", 1, {q});
   h.arrive(100, "c1", q);
   h.arrive(110, "c2", q);
-  EXPECT_EQ(briefs(h.send(2000, Tick{})),
+  EXPECT_EQ(trace(h.send(2000, Tick{})),
             (Lines{"requeued c1 ann q0 timed_out @1100", "offer c2 ann q0 method @1100"}));
   EXPECT_EQ(h.router().agent("ann")->items, std::vector<ExternalId>{"c2"});
 }
@@ -294,7 +271,7 @@ TEST(R6Release, HostReportedTimeoutReleasesLikeADecline) {
   h.agent(10, "ann", 1, {q});
   h.arrive(100, "c1", q);
   h.arrive(110, "c2", q);
-  EXPECT_EQ(briefs(h.send(200, OfferTimeout{"c1", "ann"})),
+  EXPECT_EQ(trace(h.send(200, OfferTimeout{"c1", "ann"})),
             (Lines{"requeued c1 ann q0 timed_out @200", "offer c2 ann q0 method @200"}));
 }
 
@@ -306,7 +283,7 @@ TEST(R6Release, CancelOfAnOfferedItemReleasesAtOnceEvenWithWrapUp) {
   h.agent(10, "ann", 1, {q});
   h.arrive(100, "c1", q);
   h.arrive(110, "c2", q);
-  EXPECT_EQ(briefs(h.send(200, ItemCancel{"c1"})),
+  EXPECT_EQ(trace(h.send(200, ItemCancel{"c1"})),
             (Lines{"cancelled c1 ann q0 @200", "offer c2 ann q0 method @200"}));
   EXPECT_EQ(h.router().check_invariants(), "");
 }
@@ -319,7 +296,7 @@ TEST(R6Release, CompletionWithoutWrapUpReleasesAtOnceAndUpdatesLastRelease) {
   h.arrive(100, "c1", q);
   h.arrive(110, "c2", q);
   h.accept(120, "c1", "ann");
-  EXPECT_EQ(briefs(h.complete(500, "c1")),
+  EXPECT_EQ(trace(h.complete(500, "c1")),
             (Lines{"completed c1 ann q0 @500", "offer c2 ann q0 method @500"}));
   EXPECT_EQ(h.router().agent("ann")->last_release, 500);
 }
@@ -341,7 +318,7 @@ TEST(R6CapacityChange, BelowUnitLoadIsRefusedWithCapacityBelowLoadAndNothingChan
   EXPECT_EQ(after.items, before.items);
   EXPECT_EQ(h.router().check_invariants(), "");
   // A change to exactly the load is fine (available 0, never negative).
-  EXPECT_EQ(briefs(h.send(300, CapacityChange{"ann", AgentCapacity{2, {0, 0}}})), Lines{});
+  EXPECT_EQ(trace(h.send(300, CapacityChange{"ann", AgentCapacity{2, {0, 0}}})), Lines{});
   EXPECT_EQ(h.router().agent("ann")->capacity, (AgentCapacity{2, {0, 0}}));
 }
 
@@ -398,7 +375,7 @@ TEST(R6CapacityChange, RaisedCapacityTriggersACycleThatOffersWaitingWork) {
   h.arrive(110, "c2", q);
   h.arrive(120, "c3", q);
   EXPECT_EQ(h.router().queue_order(q), (std::vector<ExternalId>{"c2", "c3"}));
-  EXPECT_EQ(briefs(h.send(200, CapacityChange{"ann", AgentCapacity{3, {3, 3}}})),
+  EXPECT_EQ(trace(h.send(200, CapacityChange{"ann", AgentCapacity{3, {3, 3}}})),
             (Lines{"offer c2 ann q0 method @200", "offer c3 ann q0 method @200"}));
   EXPECT_EQ(h.router().agent("ann")->free_units, 0);
   EXPECT_EQ(h.router().check_invariants(), "");
@@ -410,8 +387,8 @@ TEST(R6CapacityChange, LoweredCapacityStopsFurtherOffers) {
   RouterHarness h(config);
   h.agent(10, "ann", 3, {q});
   h.arrive(100, "c1", q);
-  EXPECT_EQ(briefs(h.send(200, CapacityChange{"ann", AgentCapacity{1, {1, 1}}})), Lines{});
-  EXPECT_EQ(briefs(h.arrive(300, "c2", q)), Lines{});
+  EXPECT_EQ(trace(h.send(200, CapacityChange{"ann", AgentCapacity{1, {1, 1}}})), Lines{});
+  EXPECT_EQ(trace(h.arrive(300, "c2", q)), Lines{});
   EXPECT_EQ(h.router().agent("ann")->free_units, 0);
 }
 

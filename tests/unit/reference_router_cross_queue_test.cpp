@@ -18,7 +18,7 @@ std::string brief(const Decision& d) {
     case DecisionKind::offer:
     case DecisionKind::assigned:
     case DecisionKind::requeued:
-    case DecisionKind::completed: s += ">" + d.agent.to_string(); break;
+    case DecisionKind::completed: s += ">" + d.agent.value().to_string(); break;
     case DecisionKind::error: s += "=" + std::string(to_string(d.error)); break;
     default: break;
   }

@@ -16,9 +16,9 @@ std::string brief(const Decision& d) {
   switch (d.kind) {
     case DecisionKind::offer:
     case DecisionKind::assigned:
-    case DecisionKind::completed: s += ">" + d.agent.to_string(); break;
+    case DecisionKind::completed: s += ">" + d.agent.value().to_string(); break;
     case DecisionKind::requeued:
-      s += ">" + d.agent.to_string() + "(" + std::string(to_string(d.reason)) + ")";
+      s += ">" + d.agent.value().to_string() + "(" + std::string(to_string(d.reason)) + ")";
       break;
     case DecisionKind::error: s += "=" + std::string(to_string(d.error)); break;
     default: break;

@@ -15,12 +15,12 @@ std::string brief(const Decision& d) {
   std::string s = std::string(to_string(d.kind)) + ":" + d.item.to_string();
   switch (d.kind) {
     case DecisionKind::offer:
-    case DecisionKind::completed: s += ">" + d.agent.to_string(); break;
+    case DecisionKind::completed: s += ">" + d.agent.value().to_string(); break;
     case DecisionKind::assigned:
-      s += ">" + d.agent.to_string() + "/" + std::string(to_string(d.decided_by));
+      s += ">" + d.agent.value().to_string() + "/" + std::string(to_string(d.decided_by));
       break;
     case DecisionKind::requeued:
-      s += ">" + d.agent.to_string() + "(" + std::string(to_string(d.reason)) + ")";
+      s += ">" + d.agent.value().to_string() + "(" + std::string(to_string(d.reason)) + ")";
       break;
     case DecisionKind::error: s += "=" + std::string(to_string(d.error)); break;
     default: break;
@@ -217,8 +217,9 @@ TEST(R14Parking, ItemDeclinedByOneHundredDistinctAgentsIsParkedAndNoCycleOffersI
     ASSERT_EQ(last.size(), n == 1 ? 1u : 2u) << describe(last);
     const Decision& offer = last.back();
     ASSERT_EQ(offer.kind, DecisionKind::offer) << describe(last);
-    EXPECT_TRUE(offered_to.insert(offer.agent).second) << "offered twice to " << offer.agent.to_string();
-    last = h.decline(t, "hot", offer.agent);
+    const ExternalId agent = offer.agent.value();
+    EXPECT_TRUE(offered_to.insert(agent).second) << "offered twice to " << agent.to_string();
+    last = h.decline(t, "hot", agent);
     if (n < 100) {
       ASSERT_EQ(last.front().kind, DecisionKind::requeued) << describe(last);
       EXPECT_EQ(h.router().item("hot")->state, ItemState::offered);
@@ -255,7 +256,7 @@ TEST(R14Parking, NinetyNineDistinctDecliningAgentsDoNotParkTheItem) {
   RouterHarness h(chat_queue());
   for (std::uint64_t a = 1; a <= 99; ++a) h.agent(1, a, 1, {0});
   std::vector<Decision> last = h.arrive(10, "hot", 0);
-  for (int n = 1; n <= 99; ++n) last = h.decline(20 + n, "hot", last.back().agent);
+  for (int n = 1; n <= 99; ++n) last = h.decline(20 + n, "hot", last.back().agent.value());
   // 99 decliners, each once: they are all still eligible (1 < 3), so the first of them by the
   // method is offered it again; no `parked`.
   for (const Decision& d : last) EXPECT_NE(d.kind, DecisionKind::parked) << describe(last);
@@ -270,7 +271,7 @@ TEST(R14Parking, RepeatedDeclinesByFewAgentsNeverPark) {
   h.agent(1, "amy", 1, {0});
   h.agent(1, "bob", 1, {0});
   std::vector<Decision> last = h.arrive(10, "c", 0);
-  for (int n = 0; n < 9; ++n) last = h.decline(20 + n, "c", last.back().agent);
+  for (int n = 0; n < 9; ++n) last = h.decline(20 + n, "c", last.back().agent.value());
   for (const Decision& d : h.all()) EXPECT_NE(d.kind, DecisionKind::parked) << describe(d);
   EXPECT_EQ(h.router().item("c")->state, ItemState::offered);
 }

@@ -20,29 +20,6 @@ using namespace switchboard::testing;
 
 namespace {
 
-std::string brief(const Decision& d) {
-  std::string s(to_string(d.kind));
-  s += " " + d.item.to_string();
-  if (d.agent != ExternalId()) s += " " + d.agent.to_string();
-  s += " q" + std::to_string(d.queue);
-  if (d.kind == DecisionKind::transferred) s += " from q" + std::to_string(d.from_queue);
-  if (d.decided_by == DecidedBy::rule) {
-    s += " rule" + std::to_string(d.rule);
-  } else if (d.decided_by != DecidedBy::none) {
-    s += " " + std::string(to_string(d.decided_by));
-  }
-  if (d.reason != RequeueReason::none) s += " " + std::string(to_string(d.reason));
-  if (d.kind == DecisionKind::error) s += " " + std::string(to_string(d.error));
-  s += " @" + std::to_string(d.time);
-  return s;
-}
-
-std::vector<std::string> briefs(const std::vector<Decision>& decisions) {
-  std::vector<std::string> out;
-  for (const Decision& d : decisions) out.push_back(brief(d));
-  return out;
-}
-
 using Lines = std::vector<std::string>;
 
 // Queues of the world.
@@ -188,7 +165,7 @@ void expect_refused(const EventBody& refused, ErrorCode code,
   for (const EventBody& body : follow_up) {
     const std::vector<Decision> got = subject.send(t, body);
     const std::vector<Decision> want = twin.send(t, body);
-    EXPECT_EQ(briefs(got), briefs(want)) << "follow-up " << event_type_name(body) << " at " << t;
+    EXPECT_EQ(trace(got), trace(want)) << "follow-up " << event_type_name(body) << " at " << t;
     t += 10;
   }
   EXPECT_EQ(snapshot(subject.router()), snapshot(twin.router()));
@@ -232,11 +209,11 @@ TEST(ErrorsWorld, TheWorldIsWhatTheErrorTestsAssume) {
     all.insert(all.end(), out.begin(), out.end());
     t += 10;
   }
-  EXPECT_EQ(briefs(all), (Lines{"assigned c1 ann q0 accepted @2000", "completed c2 bob q0 @2010",
-                                "offer c4 bob q0 method @2010", "offer m1 cat q1 method @2030",
-                                "completed c3 ann q0 @2040", "offer new ann q0 method @2040",
-                                "offer pc1 cat q3 method @2050",
-                                "assigned c4 bob q0 accepted @2060", "completed c4 bob q0 @2070"}));
+  EXPECT_EQ(trace(all), (Lines{"assigned c1 ann q0 accepted @2000", "completed c2 bob q0 @2010",
+                               "offer c4 bob q0 method @2010", "offer m1 cat q1 method @2030",
+                               "completed c3 ann q0 @2040", "offer new ann q0 method @2040",
+                               "offer pc1 cat q3 method @2050",
+                               "assigned c4 bob q0 accepted @2060", "completed c4 bob q0 @2070"}));
 }
 
 TEST(R2Errors, UnknownAgentIsRefusedForEveryEventNamingAnAgent) {

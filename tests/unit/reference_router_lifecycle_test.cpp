@@ -17,30 +17,6 @@ using namespace switchboard::testing;
 
 namespace {
 
-// "offer c1 ann q0 method @200": kind, item, agent (when set), queue, who decided, why, time.
-std::string brief(const Decision& d) {
-  std::string s(to_string(d.kind));
-  s += " " + d.item.to_string();
-  if (d.agent != ExternalId()) s += " " + d.agent.to_string();
-  s += " q" + std::to_string(d.queue);
-  if (d.kind == DecisionKind::transferred) s += " from q" + std::to_string(d.from_queue);
-  if (d.decided_by == DecidedBy::rule) {
-    s += " rule" + std::to_string(d.rule);
-  } else if (d.decided_by != DecidedBy::none) {
-    s += " " + std::string(to_string(d.decided_by));
-  }
-  if (d.reason != RequeueReason::none) s += " " + std::string(to_string(d.reason));
-  if (d.kind == DecisionKind::error) s += " " + std::string(to_string(d.error));
-  s += " @" + std::to_string(d.time);
-  return s;
-}
-
-std::vector<std::string> briefs(const std::vector<Decision>& decisions) {
-  std::vector<std::string> out;
-  for (const Decision& d : decisions) out.push_back(brief(d));
-  return out;
-}
-
 using Lines = std::vector<std::string>;
 
 bool contains(const std::vector<ExternalId>& ids, const ExternalId& id) {
@@ -95,25 +71,25 @@ TEST(R5Lifecycle, QueuedOfferedAssignedCompletedWithDecisionsInOrder) {
   RouterHarness h(setup.config);
   const QueueId q = setup.q;
 
-  EXPECT_EQ(briefs(h.arrive(100, "c1", q)), Lines{});
+  EXPECT_EQ(trace(h.arrive(100, "c1", q)), Lines{});
   expect_state(h.router(), "c1", ItemState::queued, q);
   EXPECT_EQ(h.router().queue_order(q), std::vector<ExternalId>{"c1"});
 
-  EXPECT_EQ(briefs(h.agent(200, "ann", 2, {q})), Lines{"offer c1 ann q0 method @200"});
+  EXPECT_EQ(trace(h.agent(200, "ann", 2, {q})), Lines{"offer c1 ann q0 method @200"});
   expect_state(h.router(), "c1", ItemState::offered, q, "ann");
   EXPECT_EQ(h.router().agent("ann")->free_units, 1);
 
-  EXPECT_EQ(briefs(h.accept(300, "c1", "ann")), Lines{"assigned c1 ann q0 accepted @300"});
+  EXPECT_EQ(trace(h.accept(300, "c1", "ann")), Lines{"assigned c1 ann q0 accepted @300"});
   expect_state(h.router(), "c1", ItemState::assigned, q, "ann");
   EXPECT_EQ(h.router().agent("ann")->free_units, 1);
 
-  EXPECT_EQ(briefs(h.complete(400, "c1")), Lines{"completed c1 ann q0 @400"});
+  EXPECT_EQ(trace(h.complete(400, "c1")), Lines{"completed c1 ann q0 @400"});
   expect_gone(h.router(), "c1");
   EXPECT_EQ(h.router().agent("ann")->free_units, 2);
   EXPECT_EQ(h.router().live_item_count(), 0u);
 
   // The whole history, in order: one decision per transition.
-  EXPECT_EQ(briefs(h.all()),
+  EXPECT_EQ(trace(h.all()),
             (Lines{"offer c1 ann q0 method @200", "assigned c1 ann q0 accepted @300",
                    "completed c1 ann q0 @400"}));
 }
@@ -122,7 +98,7 @@ TEST(R5Lifecycle, ArrivalWithAnEligibleAgentIsOfferedInTheSameEvent) {
   OneQueue setup;
   RouterHarness h(setup.config);
   h.agent(10, "ann", 1, {setup.q});
-  EXPECT_EQ(briefs(h.arrive(100, "c1", setup.q)), Lines{"offer c1 ann q0 method @100"});
+  EXPECT_EQ(trace(h.arrive(100, "c1", setup.q)), Lines{"offer c1 ann q0 method @100"});
   expect_state(h.router(), "c1", ItemState::offered, setup.q, "ann");
 }
 
@@ -131,10 +107,10 @@ TEST(R5Lifecycle, DeclinedOfferReturnsToQueuedAndGoesToTheNextAgent) {
   RouterHarness h(setup.config);
   h.agent(10, "ann", 2, {setup.q});
   h.agent(20, "bob", 1, {setup.q});
-  EXPECT_EQ(briefs(h.arrive(100, "c1", setup.q)), Lines{"offer c1 ann q0 method @100"});
+  EXPECT_EQ(trace(h.arrive(100, "c1", setup.q)), Lines{"offer c1 ann q0 method @100"});
   // R5/R14: back to queued (requeued), then the cycle orders ann (who declined) after bob,
   // although she has more free capacity.
-  EXPECT_EQ(briefs(h.decline(200, "c1", "ann")),
+  EXPECT_EQ(trace(h.decline(200, "c1", "ann")),
             (Lines{"requeued c1 ann q0 declined @200", "offer c1 bob q0 method @200"}));
   expect_state(h.router(), "c1", ItemState::offered, setup.q, "bob");
   EXPECT_EQ(h.router().item("c1")->declines, (std::map<ExternalId, std::int32_t>{{"ann", 1}}));
@@ -148,9 +124,9 @@ TEST(R5Lifecycle, DeclinedOfferWithNobodyElseStaysQueuedBetweenDeclineAndNextOff
   RouterHarness h(config);
   h.agent(10, "ann", 1, {q});
   h.arrive(100, "c1", q);
-  EXPECT_EQ(briefs(h.decline(200, "c1", "ann")), Lines{"requeued c1 ann q0 declined @200"});
+  EXPECT_EQ(trace(h.decline(200, "c1", "ann")), Lines{"requeued c1 ann q0 declined @200"});
   expect_state(h.router(), "c1", ItemState::queued, q);
-  EXPECT_EQ(briefs(h.agent(300, "bob", 1, {q})), Lines{"offer c1 bob q0 method @300"});
+  EXPECT_EQ(trace(h.agent(300, "bob", 1, {q})), Lines{"offer c1 bob q0 method @300"});
   expect_state(h.router(), "c1", ItemState::offered, q, "bob");
 }
 
@@ -163,10 +139,10 @@ TEST(R5Lifecycle, OfferTimeoutReturnsTheItemToQueued) {
   h.agent(10, "ann", 1, {q});
   h.arrive(100, "c1", q);
   expect_state(h.router(), "c1", ItemState::offered, q, "ann");
-  EXPECT_EQ(briefs(h.send(1099, Tick{})), Lines{});
+  EXPECT_EQ(trace(h.send(1099, Tick{})), Lines{});
   expect_state(h.router(), "c1", ItemState::offered, q, "ann");
   // The timer fires at offered_at + timeout, whatever time the tick that reveals it carries.
-  EXPECT_EQ(briefs(h.send(5000, Tick{})), Lines{"requeued c1 ann q0 timed_out @1100"});
+  EXPECT_EQ(trace(h.send(5000, Tick{})), Lines{"requeued c1 ann q0 timed_out @1100"});
   expect_state(h.router(), "c1", ItemState::queued, q);
 }
 
@@ -175,12 +151,12 @@ TEST(R5Lifecycle, CancelFromQueuedForgetsTheItemAndNothingIsOfferedLater) {
   RouterHarness h(setup.config);
   h.arrive(100, "c1", setup.q);
   h.arrive(110, "c2", setup.q);
-  EXPECT_EQ(briefs(h.send(200, ItemCancel{"c1"})), Lines{"cancelled c1 q0 @200"});
+  EXPECT_EQ(trace(h.send(200, ItemCancel{"c1"})), Lines{"cancelled c1 q0 @200"});
   expect_gone(h.router(), "c1");
   expect_state(h.router(), "c2", ItemState::queued, setup.q);
   EXPECT_EQ(h.router().live_item_count(), 1u);
   // An agent arriving later gets c2 only: c1 is not waiting anywhere.
-  EXPECT_EQ(briefs(h.agent(300, "ann", 5, {setup.q})), Lines{"offer c2 ann q0 method @300"});
+  EXPECT_EQ(trace(h.agent(300, "ann", 5, {setup.q})), Lines{"offer c2 ann q0 method @300"});
 }
 
 TEST(R5Lifecycle, CancelFromOfferedWithdrawsTheOfferAndFreesTheAgentForWaitingWork) {
@@ -192,7 +168,7 @@ TEST(R5Lifecycle, CancelFromOfferedWithdrawsTheOfferAndFreesTheAgentForWaitingWo
   expect_state(h.router(), "c1", ItemState::offered, setup.q, "ann");
   expect_state(h.router(), "c2", ItemState::queued, setup.q);
   // The cancellation names the agent whose offer is withdrawn; the freed capacity goes to c2.
-  EXPECT_EQ(briefs(h.send(200, ItemCancel{"c1"})),
+  EXPECT_EQ(trace(h.send(200, ItemCancel{"c1"})),
             (Lines{"cancelled c1 ann q0 @200", "offer c2 ann q0 method @200"}));
   expect_gone(h.router(), "c1");
   expect_state(h.router(), "c2", ItemState::offered, setup.q, "ann");
@@ -209,12 +185,12 @@ TEST(R5Lifecycle, CancelFromParked) {
   RouterHarness h(config);
   h.agent(10, "ann", 1, {q});
   h.arrive(100, "c1", q);
-  EXPECT_EQ(briefs(h.decline(200, "c1", "ann")),
+  EXPECT_EQ(trace(h.decline(200, "c1", "ann")),
             (Lines{"requeued c1 ann q0 declined @200", "parked c1 q0 @200"}));
   expect_state(h.router(), "c1", ItemState::parked, q);
   // Parked: skipped by automatic assignment even though ann has not reached the decline limit.
-  EXPECT_EQ(briefs(h.agent(250, "bob", 1, {q})), Lines{});
-  EXPECT_EQ(briefs(h.send(300, ItemCancel{"c1"})), Lines{"cancelled c1 q0 @300"});
+  EXPECT_EQ(trace(h.agent(250, "bob", 1, {q})), Lines{});
+  EXPECT_EQ(trace(h.send(300, ItemCancel{"c1"})), Lines{"cancelled c1 q0 @300"});
   expect_gone(h.router(), "c1");
   EXPECT_EQ(h.router().live_item_count(), 0u);
 }
@@ -238,9 +214,9 @@ TEST(R5Lifecycle, TransferOfQueuedItemMovesItAndTriggersTheNewQueue) {
   const QueueId b = add_queue(config, "B", kChat);
   RouterHarness h(config);
   h.agent(10, "bob", 1, {b});
-  EXPECT_EQ(briefs(h.arrive(100, "c1", a)), Lines{});
+  EXPECT_EQ(trace(h.arrive(100, "c1", a)), Lines{});
   expect_state(h.router(), "c1", ItemState::queued, a);
-  EXPECT_EQ(briefs(h.send(200, ItemTransfer{"c1", b})),
+  EXPECT_EQ(trace(h.send(200, ItemTransfer{"c1", b})),
             (Lines{"transferred c1 q1 from q0 @200", "offer c1 bob q1 method @200"}));
   expect_state(h.router(), "c1", ItemState::offered, b, "bob");
   EXPECT_TRUE(h.router().queue_order(a).empty());
@@ -254,7 +230,7 @@ TEST(R5Lifecycle, TransferOfOfferedItemWithdrawsTheOfferAndQueuesItInTheNewQueue
   h.agent(10, "ann", 1, {a});
   h.arrive(100, "c1", a);
   expect_state(h.router(), "c1", ItemState::offered, a, "ann");
-  EXPECT_EQ(briefs(h.send(200, ItemTransfer{"c1", b})), Lines{"transferred c1 q1 from q0 @200"});
+  EXPECT_EQ(trace(h.send(200, ItemTransfer{"c1", b})), Lines{"transferred c1 q1 from q0 @200"});
   expect_state(h.router(), "c1", ItemState::queued, b);
   EXPECT_EQ(h.router().agent("ann")->free_units, 1);
   EXPECT_TRUE(h.router().agent("ann")->items.empty());
@@ -276,7 +252,7 @@ TEST(R5Lifecycle, TransferOfParkedItemGivesItANewChanceInTheNewQueue) {
   h.arrive(100, "c1", a);
   h.decline(150, "c1", "ann");
   expect_state(h.router(), "c1", ItemState::parked, a);
-  EXPECT_EQ(briefs(h.send(200, ItemTransfer{"c1", b})),
+  EXPECT_EQ(trace(h.send(200, ItemTransfer{"c1", b})),
             (Lines{"transferred c1 q1 from q0 @200", "offer c1 bob q1 method @200"}));
   expect_state(h.router(), "c1", ItemState::offered, b, "bob");
   // Declines are kept across the transfer.
@@ -292,7 +268,7 @@ TEST(R5Lifecycle, TransferKeepsTheCreationTimeForOrderInTheNewQueue) {
   h.arrive(500, "new", b);
   h.send(600, ItemTransfer{"old", b});
   EXPECT_EQ(h.router().queue_order(b), (std::vector<ExternalId>{"old", "new"}));
-  EXPECT_EQ(briefs(h.agent(700, "bob", 1, {b})), Lines{"offer old bob q1 method @700"});
+  EXPECT_EQ(trace(h.agent(700, "bob", 1, {b})), Lines{"offer old bob q1 method @700"});
 }
 
 TEST(R5Lifecycle, CompletedItemIsForgottenAndItsIdMayBeReused) {
@@ -312,7 +288,7 @@ TEST(R5Lifecycle, CompletedItemIsForgottenAndItsIdMayBeReused) {
     EXPECT_EQ(out[0].error, ErrorCode::unknown_item);
   }
   // The id is free again: a new arrival under it is a new item with no declines.
-  EXPECT_EQ(briefs(h.arrive(200, "c1", setup.q)), Lines{"offer c1 ann q0 method @200"});
+  EXPECT_EQ(trace(h.arrive(200, "c1", setup.q)), Lines{"offer c1 ann q0 method @200"});
   expect_state(h.router(), "c1", ItemState::offered, setup.q, "ann");
   EXPECT_TRUE(h.router().item("c1")->declines.empty());
 }
@@ -337,9 +313,9 @@ TEST(R5Lifecycle, ItemIsInExactlyOneStateAtEveryStepOfALongerHistory) {
   expect_state(h.router(), "x", ItemState::assigned, b, "bob");
   h.complete(150, "x");
   expect_gone(h.router(), "x");
-  EXPECT_EQ(briefs(h.all()), (Lines{"offer x ann q0 method @100", "requeued x ann q0 declined @110",
-                                    "offer x ann q0 method @110", "transferred x q1 from q0 @120",
-                                    "offer x bob q1 method @120", "requeued x bob q1 declined @130",
-                                    "offer x bob q1 method @130", "assigned x bob q1 accepted @140",
-                                    "completed x bob q1 @150"}));
+  EXPECT_EQ(trace(h.all()), (Lines{"offer x ann q0 method @100", "requeued x ann q0 declined @110",
+                                   "offer x ann q0 method @110", "transferred x q1 from q0 @120",
+                                   "offer x bob q1 method @120", "requeued x bob q1 declined @130",
+                                   "offer x bob q1 method @130", "assigned x bob q1 accepted @140",
+                                   "completed x bob q1 @150"}));
 }

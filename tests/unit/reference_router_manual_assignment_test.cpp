@@ -15,12 +15,12 @@ std::string brief(const Decision& d) {
   std::string s = std::string(to_string(d.kind)) + ":" + d.item.to_string();
   switch (d.kind) {
     case DecisionKind::offer:
-    case DecisionKind::completed: s += ">" + d.agent.to_string(); break;
+    case DecisionKind::completed: s += ">" + d.agent.value().to_string(); break;
     case DecisionKind::assigned:
-      s += ">" + d.agent.to_string() + "/" + std::string(to_string(d.decided_by));
+      s += ">" + d.agent.value().to_string() + "/" + std::string(to_string(d.decided_by));
       break;
     case DecisionKind::requeued:
-      s += ">" + d.agent.to_string() + "(" + std::string(to_string(d.reason)) + ")";
+      s += ">" + d.agent.value().to_string() + "(" + std::string(to_string(d.reason)) + ")";
       break;
     case DecisionKind::error: s += "=" + std::string(to_string(d.error)); break;
     default: break;

@@ -15,29 +15,6 @@ using namespace switchboard::testing;
 
 namespace {
 
-std::string brief(const Decision& d) {
-  std::string s(to_string(d.kind));
-  s += " " + d.item.to_string();
-  if (d.agent != ExternalId()) s += " " + d.agent.to_string();
-  s += " q" + std::to_string(d.queue);
-  if (d.kind == DecisionKind::transferred) s += " from q" + std::to_string(d.from_queue);
-  if (d.decided_by == DecidedBy::rule) {
-    s += " rule" + std::to_string(d.rule);
-  } else if (d.decided_by != DecidedBy::none) {
-    s += " " + std::string(to_string(d.decided_by));
-  }
-  if (d.reason != RequeueReason::none) s += " " + std::string(to_string(d.reason));
-  if (d.kind == DecisionKind::error) s += " " + std::string(to_string(d.error));
-  s += " @" + std::to_string(d.time);
-  return s;
-}
-
-std::vector<std::string> briefs(const std::vector<Decision>& decisions) {
-  std::vector<std::string> out;
-  for (const Decision& d : decisions) out.push_back(brief(d));
-  return out;
-}
-
 using Lines = std::vector<std::string>;
 
 // One agent per presence id 1..5 (busy, do_not_disturb, away, offline, lunch), all members of
@@ -59,11 +36,11 @@ TEST(R7Presence, DefaultAllowsOnlyAvailable) {
   RouterHarness h(config);
   add_unavailable_agents(h, 10, {q});
   // Nobody available: the item waits, whatever the other presences.
-  EXPECT_EQ(briefs(h.arrive(100, "c1", q)), Lines{});
+  EXPECT_EQ(trace(h.arrive(100, "c1", q)), Lines{});
   EXPECT_EQ(h.router().item("c1")->state, ItemState::queued);
   // An available agent with less capacity than all of them still gets it.
-  EXPECT_EQ(briefs(h.agent(200, "zz", 1, {q})), Lines{"offer c1 zz q0 method @200"});
-  EXPECT_EQ(briefs(h.arrive(300, "c2", q)), Lines{});
+  EXPECT_EQ(trace(h.agent(200, "zz", 1, {q})), Lines{"offer c1 zz q0 method @200"});
+  EXPECT_EQ(trace(h.arrive(300, "c2", q)), Lines{});
 }
 
 TEST(R7Presence, ChannelAllowingAvailableAndBusyOffersToBusyAgents) {
@@ -72,10 +49,10 @@ TEST(R7Presence, ChannelAllowingAvailableAndBusyOffersToBusyAgents) {
   const QueueId q = add_queue(config, "Support", kChat);
   RouterHarness h(config);
   add_unavailable_agents(h, 10, {q});
-  EXPECT_EQ(briefs(h.arrive(100, "c1", q)), Lines{"offer c1 a_busy q0 method @100"});
+  EXPECT_EQ(trace(h.arrive(100, "c1", q)), Lines{"offer c1 a_busy q0 method @100"});
   // a_busy has 4 left; zz (available, 5 free) now has the most capacity.
   h.agent(150, "zz", 5, {q});
-  EXPECT_EQ(briefs(h.arrive(200, "c2", q)), Lines{"offer c2 zz q0 method @200"});
+  EXPECT_EQ(trace(h.arrive(200, "c2", q)), Lines{"offer c2 zz q0 method @200"});
   // Only busy and available agents ever receive anything.
   for (int i = 3; i < 12; ++i) h.arrive(200 + i, "c" + std::to_string(i), q);
   for (const Decision& d : offers(h.all())) {
@@ -96,11 +73,11 @@ TEST(R7Presence, QueueOverrideReplacesTheChannelsAllowedPresences) {
   h.agent(10, "ann", 5, {overflow, plain}, {}, kAvailable);
   h.agent(20, "bob", 5, {overflow, plain}, {}, kBusy);
   // Overflow allows busy only: bob, and not ann although she is available.
-  EXPECT_EQ(briefs(h.arrive(100, "o1", overflow)), Lines{"offer o1 bob q0 method @100"});
-  EXPECT_EQ(briefs(h.arrive(110, "o2", overflow)), Lines{"offer o2 bob q0 method @110"});
+  EXPECT_EQ(trace(h.arrive(100, "o1", overflow)), Lines{"offer o1 bob q0 method @100"});
+  EXPECT_EQ(trace(h.arrive(110, "o2", overflow)), Lines{"offer o2 bob q0 method @110"});
   // Plain follows the channel: ann, not bob.
-  EXPECT_EQ(briefs(h.arrive(120, "p1", plain)), Lines{"offer p1 ann q1 method @120"});
-  EXPECT_EQ(briefs(h.arrive(130, "p2", plain)), Lines{"offer p2 ann q1 method @130"});
+  EXPECT_EQ(trace(h.arrive(120, "p1", plain)), Lines{"offer p1 ann q1 method @120"});
+  EXPECT_EQ(trace(h.arrive(130, "p2", plain)), Lines{"offer p2 ann q1 method @130"});
 }
 
 TEST(R7Presence, QueueOverrideMayAllowACustomPresence) {
@@ -110,7 +87,7 @@ TEST(R7Presence, QueueOverrideMayAllowACustomPresence) {
   RouterHarness h(config);
   h.agent(10, "ann", 5, {q}, {}, kAvailable);
   h.agent(20, "bob", 5, {q}, {}, kLunch);
-  EXPECT_EQ(briefs(h.arrive(100, "c1", q)), Lines{"offer c1 bob q0 method @100"});
+  EXPECT_EQ(trace(h.arrive(100, "c1", q)), Lines{"offer c1 bob q0 method @100"});
 }
 
 TEST(R7Presence, ChangeToAvailableTriggersOffersOfWaitingWork) {
@@ -122,7 +99,7 @@ TEST(R7Presence, ChangeToAvailableTriggersOffersOfWaitingWork) {
   h.arrive(110, "c2", q);
   h.arrive(120, "c3", q);
   EXPECT_EQ(h.router().queue_order(q), (std::vector<ExternalId>{"c1", "c2", "c3"}));
-  EXPECT_EQ(briefs(h.send(200, PresenceChange{"ann", kAvailable})),
+  EXPECT_EQ(trace(h.send(200, PresenceChange{"ann", kAvailable})),
             (Lines{"offer c1 ann q0 method @200", "offer c2 ann q0 method @200"}));
   EXPECT_EQ(h.router().queue_order(q), std::vector<ExternalId>{"c3"});
 }
@@ -136,7 +113,7 @@ TEST(R7Presence, ChangeToAvailableTriggersEveryQueueOfTheAgent) {
   h.arrive(100, "email", b);
   h.arrive(200, "chat", a);
   // Both queues are FIFO in group 1: the oldest item across them goes first (R12).
-  EXPECT_EQ(briefs(h.send(300, PresenceChange{"ann", kAvailable})),
+  EXPECT_EQ(trace(h.send(300, PresenceChange{"ann", kAvailable})),
             (Lines{"offer email ann q1 method @300", "offer chat ann q0 method @300"}));
 }
 
@@ -149,7 +126,7 @@ TEST(R7Presence, UpsertChangingPresenceToAvailableTriggersOffers) {
   AgentUpsert upsert;
   upsert.agent = "ann";
   upsert.presence = kAvailable;
-  EXPECT_EQ(briefs(h.send(200, upsert)), Lines{"offer c1 ann q0 method @200"});
+  EXPECT_EQ(trace(h.send(200, upsert)), Lines{"offer c1 ann q0 method @200"});
 }
 
 TEST(R7Presence, AgentInLunchOrAwayReceivesNothingAndOpenOffersStand) {
@@ -157,18 +134,18 @@ TEST(R7Presence, AgentInLunchOrAwayReceivesNothingAndOpenOffersStand) {
   const QueueId q = add_queue(config, "Support", kChat);
   RouterHarness h(config);
   h.agent(10, "ann", 5, {q});
-  EXPECT_EQ(briefs(h.arrive(100, "c1", q)), Lines{"offer c1 ann q0 method @100"});
-  EXPECT_EQ(briefs(h.send(110, PresenceChange{"ann", kLunch})), Lines{});
+  EXPECT_EQ(trace(h.arrive(100, "c1", q)), Lines{"offer c1 ann q0 method @100"});
+  EXPECT_EQ(trace(h.send(110, PresenceChange{"ann", kLunch})), Lines{});
   // The open offer stands (choices: a presence change leaves open offers standing).
   EXPECT_EQ(h.router().item("c1")->state, ItemState::offered);
-  EXPECT_EQ(briefs(h.arrive(120, "c2", q)), Lines{});
-  EXPECT_EQ(briefs(h.send(130, PresenceChange{"ann", kAway})), Lines{});
-  EXPECT_EQ(briefs(h.arrive(140, "c3", q)), Lines{});
+  EXPECT_EQ(trace(h.arrive(120, "c2", q)), Lines{});
+  EXPECT_EQ(trace(h.send(130, PresenceChange{"ann", kAway})), Lines{});
+  EXPECT_EQ(trace(h.arrive(140, "c3", q)), Lines{});
   // Accepting the standing offer while away is fine; still nothing new is offered.
-  EXPECT_EQ(briefs(h.accept(150, "c1", "ann")), Lines{"assigned c1 ann q0 accepted @150"});
+  EXPECT_EQ(trace(h.accept(150, "c1", "ann")), Lines{"assigned c1 ann q0 accepted @150"});
   EXPECT_EQ(h.router().queue_order(q), (std::vector<ExternalId>{"c2", "c3"}));
   // Back to available: the waiting work comes, in order.
-  EXPECT_EQ(briefs(h.send(200, PresenceChange{"ann", kAvailable})),
+  EXPECT_EQ(trace(h.send(200, PresenceChange{"ann", kAvailable})),
             (Lines{"offer c2 ann q0 method @200", "offer c3 ann q0 method @200"}));
 }
 
@@ -179,7 +156,7 @@ TEST(R7Presence, ChangeToAnotherDisallowedPresenceOffersNothing) {
   h.agent(10, "ann", 5, {q}, {}, kAway);
   h.arrive(100, "c1", q);
   for (PresenceId p : {kBusy, kDoNotDisturb, kOffline, kLunch, kAway}) {
-    EXPECT_EQ(briefs(h.send(200 + p, PresenceChange{"ann", p})), Lines{})
+    EXPECT_EQ(trace(h.send(200 + p, PresenceChange{"ann", p})), Lines{})
         << h.router().config().presences[p];
   }
   EXPECT_EQ(h.router().item("c1")->state, ItemState::queued);
@@ -200,7 +177,7 @@ TEST(I4Presence, NoOfferEverGoesToAnAgentInADisallowedPresence) {
   // Every offer of every event is checked against the presence the agent had at that moment.
   auto check = [&](const std::vector<Decision>& out) {
     for (const Decision& d : offers(out)) {
-      const PresenceId at = presence[d.agent];
+      const PresenceId at = presence[d.agent.value()];
       if (d.queue == chat) {
         EXPECT_EQ(at, kAvailable) << describe(d);
       } else {
@@ -225,7 +202,7 @@ TEST(I4Presence, NoOfferEverGoesToAnAgentInADisallowedPresence) {
     std::vector<Decision> pending;
     pending.swap(open);
     for (const Decision& d : pending) {
-      check(h.accept(t++, d.item, d.agent));
+      check(h.accept(t++, d.item, d.agent.value()));
       for (const Decision& again : check(h.complete(t++, d.item))) open.push_back(again);
     }
   }

@@ -15,29 +15,6 @@ using namespace switchboard::testing;
 
 namespace {
 
-std::string brief(const Decision& d) {
-  std::string s(to_string(d.kind));
-  s += " " + d.item.to_string();
-  if (d.agent != ExternalId()) s += " " + d.agent.to_string();
-  s += " q" + std::to_string(d.queue);
-  if (d.kind == DecisionKind::transferred) s += " from q" + std::to_string(d.from_queue);
-  if (d.decided_by == DecidedBy::rule) {
-    s += " rule" + std::to_string(d.rule);
-  } else if (d.decided_by != DecidedBy::none) {
-    s += " " + std::string(to_string(d.decided_by));
-  }
-  if (d.reason != RequeueReason::none) s += " " + std::string(to_string(d.reason));
-  if (d.kind == DecisionKind::error) s += " " + std::string(to_string(d.error));
-  s += " @" + std::to_string(d.time);
-  return s;
-}
-
-std::vector<std::string> briefs(const std::vector<Decision>& decisions) {
-  std::vector<std::string> out;
-  for (const Decision& d : decisions) out.push_back(brief(d));
-  return out;
-}
-
 using Lines = std::vector<std::string>;
 using Ids = std::vector<ExternalId>;
 
@@ -111,7 +88,7 @@ TEST(R8QueueOrder, FifoByCreationTimeNotByArrival) {
   arrive(h, 1001, q, {"y", 100});
   arrive(h, 1002, q, {"z", 200});
   EXPECT_EQ(h.router().queue_order(q), (Ids{"y", "z", "x"}));
-  EXPECT_EQ(briefs(h.agent(2000, "ann", 1, {q})), Lines{"offer y ann q0 method @2000"});
+  EXPECT_EQ(trace(h.agent(2000, "ann", 1, {q})), Lines{"offer y ann q0 method @2000"});
   EXPECT_EQ(h.router().queue_order(q), (Ids{"z", "x"}));
 }
 
@@ -145,7 +122,7 @@ TEST(R8QueueOrder, ReturningMessagingCustomerQueuesBehindThoseAlreadyWaiting) {
   // A conversation opened days ago whose customer writes again now.
   arrive(h, now, q, {"returning", now - 3 * kDay, {}, now});
   EXPECT_EQ(h.router().queue_order(q), (Ids{"a", "b", "returning"}));
-  EXPECT_EQ(briefs(h.agent(now + 1, "ann", 1, {q})),
+  EXPECT_EQ(trace(h.agent(now + 1, "ann", 1, {q})),
             Lines{"offer a ann q0 method @" + std::to_string(now + 1)});
 }
 
@@ -174,7 +151,7 @@ TEST(R8QueueOrder, MessagingLastMessageDefaultsToCreatedAndMovesWithItemUpdate) 
   ItemUpdate update;
   update.item = "a";
   update.last_message = 5000;
-  EXPECT_EQ(briefs(h.send(5000, update)), Lines{});
+  EXPECT_EQ(trace(h.send(5000, update)), Lines{});
   EXPECT_EQ(h.router().queue_order(q), (Ids{"b", "c", "a"}));
 }
 
@@ -201,7 +178,7 @@ TEST(R8Prioritization, ThreeRuleExampleFromRoutingMd) {
                                            "none", "ls1", "ms2",        // the rest, FIFO
                                        }));
   // The cycle offers in that order.
-  EXPECT_EQ(briefs(h.agent(20000, "ann", 4, {q})),
+  EXPECT_EQ(trace(h.agent(20000, "ann", 4, {q})),
             (Lines{"offer hp1 ann q0 method @20000", "offer hp3 ann q0 method @20000",
                    "offer lp4 ann q0 method @20000", "offer lp2 ann q0 method @20000"}));
   EXPECT_EQ(h.router().queue_order(q), (Ids{"hs2", "hs3", "hs4", "hs1", "none", "ls1", "ms2"}));
@@ -234,10 +211,10 @@ TEST(R8Prioritization, RaisedPriorityTakesEffectAtTheNextCycle) {
   update.item = "b";
   update.attributes = {{"priority", std::string("High")}};
   // item_update itself starts no cycle...
-  EXPECT_EQ(briefs(h.send(200, update)), Lines{});
+  EXPECT_EQ(trace(h.send(200, update)), Lines{});
   EXPECT_EQ(h.router().queue_order(q), (Ids{"b", "a"}));
   // ...the next one sees the new priority.
-  EXPECT_EQ(briefs(h.send(300, PresenceChange{"ann", kAvailable})),
+  EXPECT_EQ(trace(h.send(300, PresenceChange{"ann", kAvailable})),
             Lines{"offer b ann q0 method @300"});
 }
 
@@ -267,7 +244,7 @@ TEST(R8Affinity, AffinityItemsComeFirstInAFifoQueue) {
   // Affinity items first, FIFO among themselves; then the rest FIFO.
   EXPECT_EQ(h.router().queue_order(q), (Ids{"aff1", "aff2", "a", "b"}));
   // Neither affinity agent is a member: ann gets the first affinity item by the method.
-  EXPECT_EQ(briefs(h.agent(1000, "ann", 1, {q})), Lines{"offer aff1 ann q0 method @1000"});
+  EXPECT_EQ(trace(h.agent(1000, "ann", 1, {q})), Lines{"offer aff1 ann q0 method @1000"});
 }
 
 TEST(R8Affinity, AffinityItemsSkipPrioritizationAndComeBeforeBucketOne) {
@@ -289,6 +266,6 @@ TEST(R8Affinity, AffinityItemGoesToTheAffinityAgentWhenEligible) {
   arrive(h, 100, q, {"a", 100});
   arrive(h, 110, q, {"aff", 110, {}, {}, ExternalId("zed")});
   // a went to ann (most capacity); aff went to zed by affinity although ann has more capacity.
-  EXPECT_EQ(briefs(h.all()),
+  EXPECT_EQ(trace(h.all()),
             (Lines{"offer a ann q0 method @100", "offer aff zed q0 affinity @110"}));
 }

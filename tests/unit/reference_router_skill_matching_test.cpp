@@ -19,7 +19,7 @@ std::string brief(const Decision& d) {
     case DecisionKind::offer:
     case DecisionKind::assigned:
     case DecisionKind::requeued:
-    case DecisionKind::completed: s += ">" + d.agent.to_string(); break;
+    case DecisionKind::completed: s += ">" + d.agent.value().to_string(); break;
     case DecisionKind::error: s += "=" + std::string(to_string(d.error)); break;
     default: break;
   }
@@ -238,10 +238,11 @@ TEST_P(R10ClosestTiesByMethod, TwoEquallyCloseAgentsAlternateInsteadOfOneKeeping
     const std::vector<Decision> arrived = h.arrive(t, id, 0, {need(0, 2), need(1, 2)});
     ASSERT_EQ(arrived.size(), 1u) << describe(arrived);
     ASSERT_EQ(arrived[0].kind, DecisionKind::offer);
-    agents.push_back(arrived[0].agent.to_string());
-    h.accept(t + 1, id, arrived[0].agent);
+    const ExternalId agent = arrived[0].agent.value();
+    agents.push_back(agent.to_string());
+    h.accept(t + 1, id, agent);
     EXPECT_EQ(briefs(h.complete(t + 2, id)),
-              std::vector<std::string>{"completed:" + id + ">" + arrived[0].agent.to_string()});
+              std::vector<std::string>{"completed:" + id + ">" + agent.to_string()});
     t += 1000;
   }
   EXPECT_EQ(agents, (std::vector<std::string>{"pat", "sam", "pat", "sam", "pat", "sam"}));
@@ -266,8 +267,9 @@ TEST(R10ClosestTies, CloserAgentKeepsWinningWhileFreeTheRoundRobinOnlyBreaksTies
     const std::string id = "c" + std::to_string(i);
     const std::vector<Decision> arrived = h.arrive(t, id, 0, {need(0, 2)});
     ASSERT_EQ(arrived.size(), 1u) << describe(arrived);
-    agents.push_back(arrived[0].agent.to_string());
-    h.accept(t + 1, id, arrived[0].agent);
+    const ExternalId agent = arrived[0].agent.value();
+    agents.push_back(agent.to_string());
+    h.accept(t + 1, id, agent);
     h.complete(t + 2, id);
     t += 1000;
   }

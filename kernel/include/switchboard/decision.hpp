@@ -3,6 +3,7 @@
 
 #include <cstdint>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 
@@ -40,7 +41,9 @@ struct Decision {
   DecisionKind kind = DecisionKind::offer;
   Timestamp time = 0;
   ExternalId item;
-  ExternalId agent;    // offer, assigned, requeued, completed
+  // offer, assigned, requeued, completed; cancelled when the item was offered (the withdrawn
+  // offer's agent). Empty otherwise: "no agent" is never confused with an agent whose id is 0.
+  std::optional<ExternalId> agent;
   QueueId queue = 0;   // offer, assigned, requeued, parked, cancelled, transferred (new queue)
   QueueId from_queue = 0;  // transferred
   DecidedBy decided_by = DecidedBy::none;
