@@ -153,4 +153,46 @@ std::vector<std::string> trace(const std::vector<Decision>& decisions) {
   return out;
 }
 
+std::string arrow(const Decision& d, ArrowStyle style) {
+  std::string s = std::string(to_string(d.kind)) + ":" + d.item.to_string();
+  const bool show_by = (d.kind == DecisionKind::offer && style.by_on_offer) ||
+                       (d.kind == DecisionKind::assigned && style.by_on_assigned);
+  switch (d.kind) {
+    case DecisionKind::offer:
+    case DecisionKind::assigned:
+    case DecisionKind::completed:
+      s += ">" + d.agent.value().to_string();
+      if (show_by && d.decided_by != DecidedBy::none) {
+        s += "/" + std::string(to_string(d.decided_by));
+      }
+      break;
+    case DecisionKind::requeued:
+      s += ">" + d.agent.value().to_string();
+      if (style.reason) s += "(" + std::string(to_string(d.reason)) + ")";
+      break;
+    case DecisionKind::error: s += "=" + std::string(to_string(d.error)); break;
+    default: break;
+  }
+  return s;
+}
+
+std::vector<std::string> arrows(const std::vector<Decision>& decisions, ArrowStyle style) {
+  std::vector<std::string> out;
+  for (const Decision& d : decisions) out.push_back(arrow(d, style));
+  return out;
+}
+
+Condition item_equals(const std::string& key, const std::string& value) {
+  Condition c;
+  ConditionNode node;
+  node.kind = NodeKind::compare;
+  node.op = CompareOp::eq;
+  node.lhs = Operand{OperandKind::item_attribute, key, {}};
+  node.rhs = Operand{OperandKind::literal, {}, AttrValue{value}};
+  c.nodes.push_back(node);
+  c.root = 0;
+  c.source = "item." + key + " == \"" + value + "\"";
+  return c;
+}
+
 }  // namespace switchboard::testing

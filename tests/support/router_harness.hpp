@@ -82,4 +82,18 @@ std::string describe(const std::vector<Decision>& decisions);
 std::string trace(const Decision& decision);
 std::vector<std::string> trace(const std::vector<Decision>& decisions);
 
+// The compact "kind:item>agent" form ("offer:c1>ann", "error:c9=unknown_item"), with the
+// details a test file wants to see: what decided an offer or an assignment ("/method"), and why
+// an item was requeued ("(declined)").
+struct ArrowStyle {
+  bool by_on_offer = false;
+  bool by_on_assigned = false;
+  bool reason = false;
+};
+std::string arrow(const Decision& decision, ArrowStyle style = {});
+std::vector<std::string> arrows(const std::vector<Decision>& decisions, ArrowStyle style = {});
+
+// `item.<key> == "<value>"`, built without the condition parser.
+Condition item_equals(const std::string& key, const std::string& value);
+
 }  // namespace switchboard::testing

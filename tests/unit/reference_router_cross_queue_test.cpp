@@ -12,41 +12,16 @@
 namespace switchboard::testing {
 namespace {
 
-std::string brief(const Decision& d) {
-  std::string s = std::string(to_string(d.kind)) + ":" + d.item.to_string();
-  switch (d.kind) {
-    case DecisionKind::offer:
-    case DecisionKind::assigned:
-    case DecisionKind::requeued:
-    case DecisionKind::completed: s += ">" + d.agent.value().to_string(); break;
-    case DecisionKind::error: s += "=" + std::string(to_string(d.error)); break;
-    default: break;
-  }
-  return s;
-}
+constexpr ArrowStyle kStyle{};
+std::string brief(const Decision& d) { return arrow(d, kStyle); }
 
 std::vector<std::string> briefs(const std::vector<Decision>& decisions) {
-  std::vector<std::string> out;
-  for (const Decision& d : decisions) out.push_back(brief(d));
-  return out;
+  return arrows(decisions, kStyle);
 }
 
 using Briefs = std::vector<std::string>;
 
 // item.<key> == "<value>", built by hand (independent of the condition parser).
-Condition item_equals(const std::string& key, const std::string& value) {
-  Condition c;
-  ConditionNode node;
-  node.kind = NodeKind::compare;
-  node.op = CompareOp::eq;
-  node.lhs = Operand{OperandKind::item_attribute, key, {}};
-  node.rhs = Operand{OperandKind::literal, {}, AttrValue{value}};
-  c.nodes.push_back(node);
-  c.root = 0;
-  c.source = "item." + key + " == \"" + value + "\"";
-  return c;
-}
-
 Attributes priority(const std::string& p) { return Attributes{{"priority", AttrValue{p}}}; }
 
 constexpr SkillId kAnnLacks = 9;

@@ -11,25 +11,10 @@
 namespace switchboard::testing {
 namespace {
 
-std::string brief(const Decision& d) {
-  std::string s = std::string(to_string(d.kind)) + ":" + d.item.to_string();
-  switch (d.kind) {
-    case DecisionKind::offer:
-    case DecisionKind::assigned:
-    case DecisionKind::completed: s += ">" + d.agent.value().to_string(); break;
-    case DecisionKind::requeued:
-      s += ">" + d.agent.value().to_string() + "(" + std::string(to_string(d.reason)) + ")";
-      break;
-    case DecisionKind::error: s += "=" + std::string(to_string(d.error)); break;
-    default: break;
-  }
-  return s;
-}
+constexpr ArrowStyle kStyle{false, false, true};
 
 std::vector<std::string> briefs(const std::vector<Decision>& decisions) {
-  std::vector<std::string> out;
-  for (const Decision& d : decisions) out.push_back(brief(d));
-  return out;
+  return arrows(decisions, kStyle);
 }
 
 using Briefs = std::vector<std::string>;
@@ -37,19 +22,6 @@ using Briefs = std::vector<std::string>;
 SkillRequirement need(SkillId skill, std::int32_t min = -1) { return SkillRequirement{skill, min}; }
 
 // item.<key> == "<value>" (built by hand: these tests do not depend on the condition parser).
-Condition item_equals(const std::string& key, const std::string& value) {
-  Condition c;
-  ConditionNode node;
-  node.kind = NodeKind::compare;
-  node.op = CompareOp::eq;
-  node.lhs = Operand{OperandKind::item_attribute, key, {}};
-  node.rhs = Operand{OperandKind::literal, {}, AttrValue{value}};
-  c.nodes.push_back(node);
-  c.root = 0;
-  c.source = "item." + key + " == \"" + value + "\"";
-  return c;
-}
-
 // agent.<key> == item.<key>
 Condition agent_matches_item(const std::string& key) {
   Condition c;

@@ -11,27 +11,10 @@
 namespace switchboard::testing {
 namespace {
 
-std::string brief(const Decision& d) {
-  std::string s = std::string(to_string(d.kind)) + ":" + d.item.to_string();
-  switch (d.kind) {
-    case DecisionKind::offer:
-    case DecisionKind::completed: s += ">" + d.agent.value().to_string(); break;
-    case DecisionKind::assigned:
-      s += ">" + d.agent.value().to_string() + "/" + std::string(to_string(d.decided_by));
-      break;
-    case DecisionKind::requeued:
-      s += ">" + d.agent.value().to_string() + "(" + std::string(to_string(d.reason)) + ")";
-      break;
-    case DecisionKind::error: s += "=" + std::string(to_string(d.error)); break;
-    default: break;
-  }
-  return s;
-}
+constexpr ArrowStyle kStyle{false, true, true};
 
 std::vector<std::string> briefs(const std::vector<Decision>& decisions) {
-  std::vector<std::string> out;
-  for (const Decision& d : decisions) out.push_back(brief(d));
-  return out;
+  return arrows(decisions, kStyle);
 }
 
 using Briefs = std::vector<std::string>;
