@@ -1,6 +1,6 @@
 #pragma once
-// The engines the benchmark replays a workload through. The reference router is the only one
-// today; the lock-free kernel (issue 3) plugs in here by adding an EngineKind to engines().
+// The engines the benchmark replays a workload through: the reference router (the oracle and the
+// naive baseline) and the kernel at 1 and 2 threads.
 //
 // Not thread-safe: the benchmark owns an Engine on one thread; an engine that decides on threads
 // of its own hides them behind apply() and drain().
@@ -8,12 +8,14 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
 #include "switchboard/config.hpp"
 #include "switchboard/decision.hpp"
 #include "switchboard/events.hpp"
+#include "switchboard/kernel.hpp"
 #include "switchboard/reference_router.hpp"
 
 namespace switchboard::bench {
@@ -42,6 +44,43 @@ class ReferenceEngine final : public Engine {
   ReferenceRouter router_;
 };
 
+// The kernel fed in batches (apply_batch), as a host adapter feeds it: events queue up until a
+// batch is full, and drain() applies the rest. With threads > 1 the independent parts of a batch
+// run in parallel; decisions come out in the single-thread order either way.
+class KernelEngine final : public Engine {
+ public:
+  KernelEngine(const Config& config, int threads, std::size_t batch)
+      : kernel_(make(config, threads)), batch_(batch) {
+    pending_.reserve(batch_);
+  }
+  void apply(const Event& event, std::vector<Decision>& out) override {
+    pending_.push_back(event);
+    if (pending_.size() >= batch_) flush(out);
+  }
+  void drain(std::vector<Decision>& out) override { flush(out); }
+  [[nodiscard]] std::optional<double> bytes_per_agent() const override {
+    const KernelFootprint f = kernel_.footprint();
+    return f.agents == 0 ? 0.0 : static_cast<double>(f.total_bytes) / static_cast<double>(f.agents);
+  }
+  [[nodiscard]] std::optional<double> hot_bytes_per_agent() const {
+    return static_cast<double>(kernel_.footprint().hot_bytes_per_agent);
+  }
+
+ private:
+  static Kernel make(const Config& config, int threads) {
+    Result<Kernel> kernel = Kernel::create(config, KernelOptions{threads, 32});
+    if (!kernel) throw std::invalid_argument("bench: the kernel refused the workload: " + kernel.error().message);
+    return std::move(kernel).value();
+  }
+  void flush(std::vector<Decision>& out) {
+    kernel_.apply_batch(pending_, out);
+    pending_.clear();
+  }
+  Kernel kernel_;
+  std::size_t batch_;
+  std::vector<Event> pending_;
+};
+
 struct EngineKind {
   std::string name;           // "reference", "kernel"
   std::vector<int> threads;   // thread counts to run it at
@@ -55,8 +94,9 @@ inline std::vector<EngineKind> engines() {
   kinds.push_back(EngineKind{"reference", {1}, true, [](const Config& config, int) {
                                return std::unique_ptr<Engine>(new ReferenceEngine(config));
                              }});
-  // The lock-free kernel arrives with issue 3:
-  //   kinds.push_back(EngineKind{"kernel", {1, 2}, false, [](const Config& c, int threads) {...}});
+  kinds.push_back(EngineKind{"kernel", {1, 2}, false, [](const Config& config, int threads) {
+                               return std::unique_ptr<Engine>(new KernelEngine(config, threads, 256));
+                             }});
   return kinds;
 }
 

@@ -16,31 +16,9 @@
 #include "switchboard/config.hpp"
 #include "switchboard/decision.hpp"
 #include "switchboard/events.hpp"
+#include "switchboard/router_views.hpp"
 
 namespace switchboard {
-
-enum class ItemState : std::uint8_t { queued, offered, assigned, parked };
-[[nodiscard]] std::string_view to_string(ItemState state) noexcept;
-
-// Read-only views for tests, tools and invariant checks.
-struct ItemView {
-  ExternalId id;
-  ItemState state = ItemState::queued;
-  QueueId queue = 0;
-  std::optional<ExternalId> agent;  // offered to / assigned to
-  std::map<ExternalId, std::int32_t> declines;  // per agent (R14)
-};
-
-struct AgentView {
-  ExternalId id;
-  PresenceId presence = 0;
-  AgentCapacity capacity;
-  std::int32_t free_units = 0;              // capacity.units minus what is held (R6)
-  std::vector<std::int32_t> profile_used;   // per profile: items held (incl. wrap-up)
-  std::vector<QueueId> queues;
-  std::vector<ExternalId> items;            // offered or assigned to this agent
-  Timestamp last_release = kNever;
-};
 
 class ReferenceRouter {
  public:

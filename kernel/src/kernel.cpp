@@ -1,0 +1,1698 @@
+// The routing kernel (kernel.hpp). Same contract as the reference router, decision for
+// decision; what differs is how a decision is found:
+//
+//   - agents live in AgentColumns (structure of arrays); cold data (ids, attributes, shifts,
+//     holds, memberships) lives apart in AgentCold;
+//   - each queue is a Shard: its queued items in R8 order (ordered sets, affinity items apart),
+//     its members with their round-robin times, and `ready`, the members that can take work now
+//     (presence allowed, a free slot, not blocked), kept sorted by the queue method's rank key;
+//   - a try walks `ready` in rank order and stops at the first eligible agent that has not
+//     declined the item, instead of scanning every member;
+//   - an item that found nobody remembers the shard's change stamp; until a member changes it is
+//     not tried again, and after a few changes only the changed agents are checked (an agent that
+//     could not take the item and has not changed still cannot);
+//   - timers live in a heap with lazy deletion instead of being searched.
+//
+// Parallel batches (apply_batch with threads > 1) are in kernel_batch.cpp's section at the end.
+
+#include "switchboard/kernel.hpp"
+
+#include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
+
+#include <algorithm>
+#include <cassert>
+#include <map>
+#include <numeric>
+#include <queue>
+#include <set>
+#include <sstream>
+#include <tuple>
+#include <unordered_map>
+#include <utility>
+
+#include "switchboard/agent_table.hpp"
+#include "switchboard/condition.hpp"
+
+namespace switchboard {
+
+namespace {
+
+using ItemSlot = std::uint32_t;
+using Stamp = std::uint64_t;
+
+// Capacity held for one item (R6), from the offer until release; in wrap-up after completion.
+struct Hold {
+  ExternalId item;
+  ChannelId channel = 0;
+  Reservation reservation;
+  Timestamp release_at = kNever;  // != kNever: in wrap-up, released at that time
+  [[nodiscard]] bool in_wrap_up() const noexcept { return release_at != kNever; }
+};
+
+struct MemberRef {
+  QueueId queue = 0;
+  std::uint32_t pos = 0;  // index in the shard's member arrays
+};
+
+// Cold agent data: read when ranking by attributes, evaluating rules, or reporting.
+struct AgentCold {
+  ExternalId id;
+  std::vector<SkillLevel> skills;
+  Attributes attributes;
+  std::vector<Shift> shifts;
+  std::vector<Hold> holds;
+  std::vector<MemberRef> queues;  // sorted by queue id
+  std::vector<std::int32_t> profile_max;  // as given (for views: the host's own vector)
+};
+
+struct Item {
+  ExternalId id;
+  std::uint64_t seq = 0;
+  QueueId queue = 0;
+  Timestamp created = 0;
+  Timestamp last_message = 0;
+  Timestamp order_time = 0;  // the R8 key under the current queue's channel
+  Attributes attributes;
+  std::vector<SkillRequirement> skills;
+  SkillSet required;
+  bool any_minimum = false;  // some requirement has a minimum proficiency
+  std::optional<std::int32_t> units;
+  std::optional<ExternalId> affinity;
+  ItemState state = ItemState::queued;
+  AgentIndex agent = kNoAgent;
+  Timestamp offered_at = 0;
+  std::uint64_t offer_serial = 0;
+  std::vector<std::pair<AgentIndex, std::int32_t>> declines;  // R14, per agent
+  // The try memo: the shard stamp at which this item last found nobody (0 = none).
+  Stamp failed_stamp = 0;
+  QueueId failed_queue = 0;
+  bool live = false;
+};
+
+// A queued item's place in its shard (R8 FIFO key).
+struct QueuedKey {
+  Timestamp order_time = 0;
+  std::uint64_t seq = 0;
+  ItemSlot slot = 0;
+  friend bool operator<(const QueuedKey& a, const QueuedKey& b) noexcept {
+    return std::tie(a.order_time, a.seq) < std::tie(b.order_time, b.seq);
+  }
+};
+
+// A member's rank in a shard's ready index: (a, b) by the queue's method, then the agent id.
+struct RankKey {
+  std::int64_t a = 0;
+  std::int64_t b = 0;
+  AgentIndex agent = kNoAgent;
+  friend bool operator==(const RankKey&, const RankKey&) = default;
+};
+
+struct RankLess {
+  const std::vector<AgentCold>* cold = nullptr;
+  bool operator()(const RankKey& x, const RankKey& y) const noexcept {
+    if (x.a != y.a) return x.a < y.a;
+    if (x.b != y.b) return x.b < y.b;
+    if (x.agent == y.agent) return false;
+    return (*cold)[x.agent].id < (*cold)[y.agent].id;
+  }
+};
+
+enum class RankIndex : std::uint8_t { highest_capacity, round_robin, least_active, by_id };
+
+// Everything about a queue that does not change after construction.
+struct QueueInfo {
+  std::uint64_t presence_mask = 0;  // R7: allowed presences
+  Reservation need;                 // the channel's default need (units per item or a slot)
+  std::int64_t min_need = 1;        // the least any item of the queue needs
+  RankIndex rank = RankIndex::by_id;
+  std::uint32_t name_rank = 0;      // R12 alphabetical order of ruleset queues
+  bool order_by_last_message = false;
+  Timestamp offer_timeout_ms = 0;
+  bool memo_allowed = true;         // a failed try is a function of the members' state only
+};
+
+struct Change {
+  Stamp stamp = 0;
+  AgentIndex agent = kNoAgent;
+};
+
+struct Shard {
+  std::set<QueuedKey> plain;     // queued items without affinity, FIFO
+  std::set<QueuedKey> affinity;  // queued items with an affinity agent, FIFO (R13: first)
+  std::vector<AgentIndex> members;
+  std::vector<Timestamp> joined;
+  std::vector<Timestamp> last_assignment;  // R9 round robin; kNever until the first
+  std::vector<RankKey> key;                // the key under which the member is in `ready`
+  std::vector<std::uint8_t> indexed;       // 1 = in `ready`
+  std::set<RankKey, RankLess> ready;
+  Stamp stamp = 0;             // last change of any member (a global counter's value)
+  Stamp log_floor = 0;         // changes after this stamp are all in `log`
+  std::vector<Change> log;     // recent member changes, oldest first
+
+  explicit Shard(const std::vector<AgentCold>* cold) : ready(RankLess{cold}) {}
+  [[nodiscard]] bool has_queued() const noexcept { return !plain.empty() || !affinity.empty(); }
+  [[nodiscard]] Timestamp rr_time(std::uint32_t pos) const noexcept {
+    return last_assignment[pos] != kNever ? last_assignment[pos] : joined[pos];
+  }
+};
+
+constexpr std::size_t kLogKeep = 64;
+
+// Timers (R6 wrap-up end, R14 offer timeout); periodic cycles are kept per channel.
+struct Timer {
+  Timestamp due = kNever;
+  int kind = 0;  // 0 wrap-up end, 1 offer timeout (2 = periodic, never in the heap)
+  ExternalId item;
+  AgentIndex agent = kNoAgent;
+  ItemSlot slot = 0;
+  std::uint64_t serial = 0;
+};
+struct TimerAfter {
+  bool operator()(const Timer& x, const Timer& y) const {
+    return std::tie(x.due, x.kind, x.item) > std::tie(y.due, y.kind, y.item);
+  }
+};
+
+// R10 closest-match score (docs/semantics.md), lower is closer.
+using Closeness = std::tuple<int, std::int64_t, std::int64_t, std::int64_t>;
+
+int compare_values(const AttrValue* a, const AttrValue* b) {
+  const bool ha = has_value(a), hb = has_value(b);
+  if (ha != hb) return ha ? -1 : 1;
+  if (!ha) return 0;
+  if (a->index() != b->index()) return a->index() < b->index() ? -1 : 1;
+  if (const auto* ia = std::get_if<std::int64_t>(a)) {
+    const std::int64_t ib = std::get<std::int64_t>(*b);
+    return *ia < ib ? -1 : (*ia > ib ? 1 : 0);
+  }
+  const int c = std::get<std::string>(*a).compare(std::get<std::string>(*b));
+  return c < 0 ? -1 : (c > 0 ? 1 : 0);
+}
+
+const AttrValue* find_attribute(const Attributes& attributes, std::string_view key) {
+  const auto it = attributes.find(key);
+  return it == attributes.end() ? nullptr : &it->second;
+}
+
+template <typename T>
+int three_way(const T& a, const T& b) {
+  return a < b ? -1 : (b < a ? 1 : 0);
+}
+
+Error error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
+
+}  // namespace
+
+struct Kernel::State {
+  Config config;
+  KernelOptions options;
+  std::vector<QueueInfo> queue_info;
+  std::vector<std::vector<QueueId>> channel_queues;
+  std::vector<std::uint64_t> blocking_profiles;  // per profile: does it block others (R6)
+
+  AgentColumns hot;
+  std::vector<AgentCold> cold;
+  std::unordered_map<ExternalId, AgentIndex> agent_index;  // permanent: an id keeps its index
+
+  std::vector<Item> items;
+  std::vector<ItemSlot> free_slots;
+  std::unordered_map<ExternalId, ItemSlot> item_index;
+  std::size_t live_items = 0;
+  std::uint64_t next_seq = 0;
+  std::uint64_t next_serial = 0;
+
+  std::vector<Shard> shards;
+  Stamp next_stamp = 0;
+
+  Timestamp clock = kNever;
+  std::vector<Timestamp> next_periodic;
+  std::priority_queue<Timer, std::vector<Timer>, TimerAfter> timers;
+
+  std::vector<Decision>* out = nullptr;
+  std::unique_ptr<tbb::task_arena> arena;
+  std::uint64_t parallel_events = 0;
+
+  // Scratch buffers reused by every cycle (no allocation per decision).
+  std::vector<QueueId> scratch_triggered;
+  std::vector<AgentIndex> scratch_candidates;
+
+  State(Config c, KernelOptions o) : config(std::move(c)), options(o) {
+    const std::size_t nq = config.queues.size();
+    queue_info.resize(nq);
+    channel_queues.resize(config.channels.size());
+    blocking_profiles.assign(config.profiles.size(), 0);
+    for (std::size_t p = 0; p < config.profiles.size(); ++p) {
+      blocking_profiles[p] = config.profiles[p].blocks_others ? 1 : 0;
+    }
+    std::vector<QueueId> by_name(nq);
+    std::iota(by_name.begin(), by_name.end(), QueueId{0});
+    std::sort(by_name.begin(), by_name.end(), [&](QueueId a, QueueId b) {
+      return std::tie(config.queues[a].name, a) < std::tie(config.queues[b].name, b);
+    });
+    for (std::size_t r = 0; r < nq; ++r) queue_info[by_name[r]].name_rank = static_cast<std::uint32_t>(r);
+    for (QueueId q = 0; q < nq; ++q) {
+      const QueueConfig& queue = config.queues[q];
+      const ChannelConfig& channel = config.channels[queue.channel];
+      QueueInfo& info = queue_info[q];
+      const auto& allowed = queue.allowed_presences.empty() ? channel.allowed_presences
+                                                            : queue.allowed_presences;
+      for (PresenceId p : allowed) info.presence_mask |= std::uint64_t{1} << p;
+      info.need = reservation_for(channel, std::nullopt);
+      info.min_need = channel.capacity_model == CapacityModel::units
+                          ? std::min<std::int64_t>(1, std::max(0, channel.units_per_item))
+                          : 1;
+      info.order_by_last_message = channel.order_by_last_message;
+      info.offer_timeout_ms = channel.offer_timeout_ms;
+      switch (queue.method) {
+        case AssignmentMethod::highest_capacity: info.rank = RankIndex::highest_capacity; break;
+        case AssignmentMethod::round_robin: info.rank = RankIndex::round_robin; break;
+        case AssignmentMethod::least_active: info.rank = RankIndex::least_active; break;
+        case AssignmentMethod::custom: info.rank = RankIndex::by_id; break;
+      }
+      info.memo_allowed = queue.method != AssignmentMethod::custom && !queue.requires_working;
+      channel_queues[queue.channel].push_back(q);
+    }
+    shards.reserve(nq);
+    for (std::size_t q = 0; q < nq; ++q) shards.emplace_back(&cold);
+    next_periodic.assign(config.channels.size(), kNever);
+    for (const AgentSeed& seed : config.agents) {
+      const AgentIndex a = new_agent(seed.id, 0);
+      hot.presence[a] = seed.presence;
+      set_skills(a, seed.skills);
+      set_capacity(a, seed.capacity);
+      cold[a].attributes = seed.attributes;
+      set_working(a, seed.working, seed.shifts);
+      for (QueueId q : seed.queues) join(a, q, 0);
+    }
+  }
+
+  // ---- the agent table ---------------------------------------------------------------------
+
+  AgentIndex new_agent(const ExternalId& id, Timestamp now) {
+    auto [it, inserted] = agent_index.try_emplace(id, static_cast<AgentIndex>(cold.size()));
+    const AgentIndex a = it->second;
+    if (inserted) {
+      hot.grow(cold.size() + 1);
+      cold.emplace_back();
+    }
+    cold[a] = AgentCold{};
+    cold[a].id = id;
+    hot.skills[a] = SkillSet{};
+    hot.used[a].used.store(0, std::memory_order_relaxed);
+    hot.max[a] = 0;
+    hot.last_release[a] = now;
+    hot.presence[a] = config.offline();
+    hot.flags[a] = AgentColumns::kExists | AgentColumns::kWorking;
+    return a;
+  }
+  [[nodiscard]] bool exists(AgentIndex a) const noexcept {
+    return (hot.flags[a] & AgentColumns::kExists) != 0;
+  }
+  AgentIndex find_agent(const ExternalId& id) const {
+    const auto it = agent_index.find(id);
+    return it == agent_index.end() || !exists(it->second) ? kNoAgent : it->second;
+  }
+  void set_skills(AgentIndex a, const std::vector<SkillLevel>& skills) {
+    cold[a].skills = skills;
+    SkillSet set;
+    for (const SkillLevel& s : skills) set.set(s.skill);
+    hot.skills[a] = set;
+  }
+  void set_capacity(AgentIndex a, const AgentCapacity& capacity) {
+    std::uint64_t word = static_cast<std::uint32_t>(capacity.units);
+    for (std::size_t p = 0; p < capacity.profile_max.size(); ++p) {
+      word |= static_cast<std::uint64_t>(capacity.profile_max[p]) << (capacity_word::kProfileShift +
+                                                                       capacity_word::kProfileBits * p);
+    }
+    hot.max[a] = word;
+    cold[a].profile_max = capacity.profile_max;
+  }
+  void set_working(AgentIndex a, bool working, const std::vector<Shift>& shifts) {
+    cold[a].shifts = shifts;
+    std::uint8_t& f = hot.flags[a];
+    f = static_cast<std::uint8_t>(f & ~(AgentColumns::kWorking | AgentColumns::kHasShifts));
+    if (working) f |= AgentColumns::kWorking;
+    if (!shifts.empty()) f |= AgentColumns::kHasShifts;
+  }
+  [[nodiscard]] bool is_working(AgentIndex a, Timestamp now) const {
+    if ((hot.flags[a] & AgentColumns::kHasShifts) == 0) return (hot.flags[a] & AgentColumns::kWorking) != 0;
+    return std::any_of(cold[a].shifts.begin(), cold[a].shifts.end(),
+                       [&](const Shift& s) { return s.start <= now && now < s.end; });
+  }
+  [[nodiscard]] std::int32_t proficiency(AgentIndex a, SkillId skill) const {
+    if (!hot.skills[a].test(skill)) return -1;
+    for (const SkillLevel& level : cold[a].skills) {
+      if (level.skill == skill) return level.proficiency;
+    }
+    return -1;
+  }
+  [[nodiscard]] std::int32_t member_pos(AgentIndex a, QueueId q) const {
+    for (const MemberRef& m : cold[a].queues) {
+      if (m.queue == q) return static_cast<std::int32_t>(m.pos);
+    }
+    return -1;
+  }
+
+  // ---- capacity (R6) -------------------------------------------------------------------------
+
+  Reservation reservation_for(const ChannelConfig& channel, std::optional<std::int32_t> units) const {
+    Reservation r;
+    std::uint64_t blockers = 0;
+    for (std::size_t p = 0; p < blocking_profiles.size(); ++p) {
+      if (blocking_profiles[p]) blockers |= capacity_word::profile_mask(p);
+    }
+    if (channel.capacity_model == CapacityModel::units) {
+      r.units = true;
+      r.delta = static_cast<std::uint64_t>(units.value_or(channel.units_per_item));
+      r.blocked_mask = blockers;
+    } else {
+      r.units = false;
+      r.profile = channel.profile;
+      r.delta = capacity_word::profile_one(channel.profile);
+      r.blocked_mask = blockers & ~capacity_word::profile_mask(channel.profile);
+    }
+    return r;
+  }
+  Reservation need_of(const Item& item) const {
+    const ChannelConfig& channel = config.channels[config.queues[item.queue].channel];
+    if (channel.capacity_model == CapacityModel::units && item.units) {
+      return reservation_for(channel, item.units);
+    }
+    return queue_info[item.queue].need;
+  }
+  [[nodiscard]] std::int64_t available_for(AgentIndex a, const Reservation& r) const {
+    return AgentColumns::free_in(hot.used_word(a), hot.max[a], r);
+  }
+  [[nodiscard]] bool fits(AgentIndex a, const Reservation& r, bool respect_blocking) const {
+    const std::uint64_t used = hot.used_word(a);
+    if (AgentColumns::free_in(used, hot.max[a], r) < (r.units ? static_cast<std::int64_t>(r.delta) : 1)) {
+      return false;
+    }
+    return !respect_blocking || (used & r.blocked_mask) == 0;
+  }
+
+  // ---- shard indexes ------------------------------------------------------------------------
+
+  // Can the member take some item of the queue at all (a necessary condition of R6/R7
+  // eligibility)? Then it is in `ready` under its rank key.
+  [[nodiscard]] bool ready_for(AgentIndex a, QueueId q) const {
+    const QueueInfo& info = queue_info[q];
+    if (((info.presence_mask >> hot.presence[a]) & 1u) == 0) return false;
+    const std::uint64_t used = hot.used_word(a);
+    if ((used & info.need.blocked_mask) != 0) return false;
+    return AgentColumns::free_in(used, hot.max[a], info.need) >= info.min_need;
+  }
+  [[nodiscard]] RankKey rank_key(AgentIndex a, QueueId q, std::uint32_t pos) const {
+    const QueueInfo& info = queue_info[q];
+    const Shard& shard = shards[q];
+    switch (info.rank) {
+      case RankIndex::highest_capacity:
+        return RankKey{-available_for(a, info.need), shard.rr_time(pos), a};
+      case RankIndex::round_robin: return RankKey{shard.rr_time(pos), 0, a};
+      case RankIndex::least_active: return RankKey{hot.last_release[a], shard.rr_time(pos), a};
+      case RankIndex::by_id: return RankKey{0, 0, a};
+    }
+    return RankKey{0, 0, a};
+  }
+  void note_change(Shard& shard, AgentIndex a) {
+    shard.stamp = ++next_stamp;
+    shard.log.push_back(Change{shard.stamp, a});
+    if (shard.log.size() > 2 * kLogKeep) {
+      const std::size_t drop = shard.log.size() - kLogKeep;
+      shard.log_floor = shard.log[drop - 1].stamp;
+      shard.log.erase(shard.log.begin(), shard.log.begin() + static_cast<std::ptrdiff_t>(drop));
+    }
+  }
+  // Re-files member `pos` of queue q after anything about the agent changed.
+  void refresh_member(QueueId q, std::uint32_t pos) {
+    Shard& shard = shards[q];
+    const AgentIndex a = shard.members[pos];
+    const bool ready = ready_for(a, q);
+    const RankKey key = ready ? rank_key(a, q, pos) : RankKey{};
+    if (shard.indexed[pos] && (!ready || !(key == shard.key[pos]))) {
+      shard.ready.erase(shard.key[pos]);
+      shard.indexed[pos] = 0;
+    }
+    if (ready && !shard.indexed[pos]) {
+      shard.ready.insert(key);
+      shard.key[pos] = key;
+      shard.indexed[pos] = 1;
+    }
+    note_change(shard, a);
+  }
+  void refresh_agent(AgentIndex a) {
+    for (const MemberRef& m : cold[a].queues) refresh_member(m.queue, m.pos);
+  }
+  void join(AgentIndex a, QueueId q, Timestamp now) {
+    Shard& shard = shards[q];
+    const auto pos = static_cast<std::uint32_t>(shard.members.size());
+    shard.members.push_back(a);
+    shard.joined.push_back(now);
+    shard.last_assignment.push_back(kNever);
+    shard.key.push_back(RankKey{});
+    shard.indexed.push_back(0);
+    auto& refs = cold[a].queues;
+    refs.insert(std::upper_bound(refs.begin(), refs.end(), q,
+                                 [](QueueId x, const MemberRef& m) { return x < m.queue; }),
+                MemberRef{q, pos});
+    refresh_member(q, pos);
+  }
+  void leave(AgentIndex a, QueueId q) {
+    Shard& shard = shards[q];
+    auto& refs = cold[a].queues;
+    const auto ref = std::find_if(refs.begin(), refs.end(), [&](const MemberRef& m) { return m.queue == q; });
+    const std::uint32_t pos = ref->pos;
+    refs.erase(ref);
+    if (shard.indexed[pos]) shard.ready.erase(shard.key[pos]);
+    const std::uint32_t last = static_cast<std::uint32_t>(shard.members.size() - 1);
+    if (pos != last) {  // the last member moves into the hole
+      const AgentIndex moved = shard.members[last];
+      shard.members[pos] = moved;
+      shard.joined[pos] = shard.joined[last];
+      shard.last_assignment[pos] = shard.last_assignment[last];
+      shard.key[pos] = shard.key[last];
+      shard.indexed[pos] = shard.indexed[last];
+      for (MemberRef& m : cold[moved].queues) {
+        if (m.queue == q) m.pos = pos;
+      }
+    }
+    shard.members.pop_back();
+    shard.joined.pop_back();
+    shard.last_assignment.pop_back();
+    shard.key.pop_back();
+    shard.indexed.pop_back();
+    note_change(shard, a);
+  }
+
+  // ---- items ---------------------------------------------------------------------------------
+
+  Item* find_item(const ExternalId& id) {
+    const auto it = item_index.find(id);
+    return it == item_index.end() ? nullptr : &items[it->second];
+  }
+  ItemSlot slot_of(const Item& item) const { return static_cast<ItemSlot>(&item - items.data()); }
+  void enqueue(Item& item) {
+    item.order_time = queue_info[item.queue].order_by_last_message ? item.last_message : item.created;
+    Shard& shard = shards[item.queue];
+    (item.affinity ? shard.affinity : shard.plain).insert(QueuedKey{item.order_time, item.seq, slot_of(item)});
+  }
+  void dequeue(Item& item) {
+    Shard& shard = shards[item.queue];
+    (item.affinity ? shard.affinity : shard.plain).erase(QueuedKey{item.order_time, item.seq, slot_of(item)});
+  }
+  std::int32_t declines_of(const Item& item, AgentIndex a) const {
+    for (const auto& [agent, count] : item.declines) {
+      if (agent == a) return count;
+    }
+    return 0;
+  }
+
+  // ---- the condition language's view ---------------------------------------------------------
+
+  class Context final : public ConditionContext {
+   public:
+    Context(const State& s, AgentIndex agent, const Item& item, Timestamp now)
+        : s_(s), agent_(agent), item_(item), now_(now) {}
+    const AttrValue* item_attribute(std::string_view key) const override {
+      return find_attribute(item_.attributes, key);
+    }
+    const AttrValue* agent_attribute(std::string_view key) const override {
+      return agent_ != kNoAgent ? find_attribute(s_.cold[agent_].attributes, key) : nullptr;
+    }
+    PresenceId agent_presence() const override { return agent_ != kNoAgent ? s_.hot.presence[agent_] : 0; }
+    bool agent_has_skill(SkillId skill, std::int64_t min) const override {
+      if (agent_ == kNoAgent) return false;
+      const std::int32_t p = s_.proficiency(agent_, skill);
+      return p >= 0 && p >= min;
+    }
+    bool agent_matches_item_skills() const override {
+      return agent_ != kNoAgent && s_.exact_match(agent_, item_);
+    }
+    bool agent_has_capacity() const override {
+      return agent_ != kNoAgent && s_.fits(agent_, s_.need_of(item_), true);
+    }
+    bool agent_is_working() const override { return agent_ != kNoAgent && s_.is_working(agent_, now_); }
+    std::optional<SkillId> skill_by_name(std::string_view name) const override {
+      return s_.config.find_skill(name);
+    }
+
+   private:
+    const State& s_;
+    AgentIndex agent_;
+    const Item& item_;
+    Timestamp now_;
+  };
+
+  // ---- R9, R10, R13, R14: choosing the agent -------------------------------------------------
+
+  [[nodiscard]] bool exact_match(AgentIndex a, const Item& item) const {
+    if (!hot.skills[a].contains_all(item.required)) return false;
+    if (!item.any_minimum) return true;
+    for (const SkillRequirement& r : item.skills) {
+      if (r.min_proficiency >= 0 && proficiency(a, r.skill) < r.min_proficiency) return false;
+    }
+    return true;
+  }
+  [[nodiscard]] Closeness closeness(AgentIndex a, const Item& item) const {
+    std::int64_t missing = 0, surplus = 0, shortfall = 0;
+    for (const SkillRequirement& r : item.skills) {
+      const std::int32_t p = proficiency(a, r.skill);
+      if (p < 0) {
+        ++missing;
+      } else if (r.min_proficiency >= 0) {
+        if (p > r.min_proficiency) surplus += p - r.min_proficiency;
+        if (p < r.min_proficiency) shortfall += r.min_proficiency - p;
+      }
+    }
+    if (missing > 0) return {3, missing, shortfall, surplus};
+    if (shortfall > 0) return {2, shortfall, surplus, 0};
+    if (surplus > 0) return {1, surplus, 0, 0};
+    return {0, 0, 0, 0};
+  }
+  [[nodiscard]] bool eligible(AgentIndex a, const Item& item, const Reservation& need,
+                              Timestamp now) const {
+    const QueueConfig& queue = config.queues[item.queue];
+    if (((queue_info[item.queue].presence_mask >> hot.presence[a]) & 1u) == 0) return false;  // R7
+    if (!fits(a, need, true)) return false;                                                   // R6
+    if (queue.skill_matching == SkillMatching::exact && !exact_match(a, item)) return false;  // R10
+    if (queue.requires_working && !is_working(a, now)) return false;
+    return declines_of(item, a) < config.decline_limit;                                       // R14
+  }
+
+  int compare_key(const AgentOrderKey& key, AgentIndex a, AgentIndex b, const Item& item,
+                  const Reservation& need, std::uint32_t pa, std::uint32_t pb) const {
+    const Shard& shard = shards[item.queue];
+    int c = 0;
+    switch (key.kind) {
+      case AgentOrderKind::least_active: c = three_way(hot.last_release[a], hot.last_release[b]); break;
+      case AgentOrderKind::round_robin: c = three_way(shard.rr_time(pa), shard.rr_time(pb)); break;
+      case AgentOrderKind::available_units: {
+        const auto units_free = [&](AgentIndex x) {
+          return static_cast<std::int64_t>(capacity_word::units(hot.max[x])) -
+                 static_cast<std::int64_t>(capacity_word::units(hot.used_word(x)));
+        };
+        c = three_way(units_free(b), units_free(a));
+        break;
+      }
+      case AgentOrderKind::available_profile: c = three_way(available_for(b, need), available_for(a, need)); break;
+      case AgentOrderKind::proficiency: {
+        auto sum = [&](AgentIndex x) {
+          std::int64_t total = 0;
+          for (const SkillRequirement& r : item.skills) total += std::max(0, proficiency(x, r.skill));
+          return total;
+        };
+        c = three_way(sum(b), sum(a));
+        break;
+      }
+      case AgentOrderKind::skill_count: c = three_way(cold[a].skills.size(), cold[b].skills.size()); break;
+      case AgentOrderKind::attribute: {
+        const AttrValue* va = find_attribute(cold[a].attributes, key.attribute);
+        const AttrValue* vb = find_attribute(cold[b].attributes, key.attribute);
+        c = compare_values(va, vb);
+        if (key.descending && has_value(va) && has_value(vb)) c = -c;
+        return c;
+      }
+    }
+    return key.descending ? -c : c;
+  }
+
+  // The full order of R9 (the reference's ranks_before), for rulesets and changed-agent checks.
+  [[nodiscard]] bool ranks_before(AgentIndex a, AgentIndex b, const Item& item, const Reservation& need,
+                                  const std::vector<AgentOrderKey>& keys) const {
+    const bool da = declines_of(item, a) > 0, db = declines_of(item, b) > 0;
+    if (da != db) return !da;
+    if (config.queues[item.queue].skill_matching == SkillMatching::closest) {
+      const Closeness ca = closeness(a, item), cb = closeness(b, item);
+      if (ca != cb) return ca < cb;
+    }
+    const auto pa = static_cast<std::uint32_t>(member_pos(a, item.queue));
+    const auto pb = static_cast<std::uint32_t>(member_pos(b, item.queue));
+    for (const AgentOrderKey& key : keys) {
+      if (const int c = compare_key(key, a, b, item, need, pa, pb); c != 0) return c < 0;
+    }
+    const Shard& shard = shards[item.queue];
+    const Timestamp ra = shard.rr_time(pa), rb = shard.rr_time(pb);
+    if (ra != rb) return ra < rb;
+    return cold[a].id < cold[b].id;
+  }
+  static std::vector<AgentOrderKey> method_keys(AssignmentMethod method, const Reservation& need) {
+    switch (method) {
+      case AssignmentMethod::highest_capacity:
+        return {AgentOrderKey{need.units ? AgentOrderKind::available_units : AgentOrderKind::available_profile,
+                              false, {}}};
+      case AssignmentMethod::round_robin: return {};
+      case AssignmentMethod::least_active: return {AgentOrderKey{AgentOrderKind::least_active, false, {}}};
+      case AssignmentMethod::custom: return {};
+    }
+    return {};
+  }
+
+  // Best eligible agent of an indexed queue, walking `ready` in rank order. Returns kNoAgent when
+  // nobody is eligible.
+  AgentIndex best_indexed(const Item& item, const Reservation& need, Timestamp now) const {
+    const Shard& shard = shards[item.queue];
+    const bool closest = config.queues[item.queue].skill_matching == SkillMatching::closest;
+    AgentIndex best = kNoAgent;
+    std::tuple<int, Closeness> best_key{2, Closeness{}};
+    for (const RankKey& k : shard.ready) {
+      const AgentIndex a = k.agent;
+      if (!eligible(a, item, need, now)) continue;
+      const int declined = declines_of(item, a) > 0 ? 1 : 0;
+      if (!closest) {
+        if (declined == 0) return a;  // the first non-decliner in rank order is the best
+        if (best == kNoAgent) best = a;
+        continue;
+      }
+      const std::tuple<int, Closeness> key{declined, closeness(a, item)};
+      if (key < best_key) {
+        best_key = key;
+        best = a;
+        if (key == std::tuple<int, Closeness>{0, Closeness{0, 0, 0, 0}}) return a;
+      }
+    }
+    return best;
+  }
+
+  void try_assign(ItemSlot slot, Timestamp now) {
+    Item& item = items[slot];
+    const QueueId q = item.queue;
+    const QueueConfig& queue = config.queues[q];
+    const QueueInfo& info = queue_info[q];
+    Shard& shard = shards[q];
+    const Reservation need = need_of(item);
+
+    // The try memo: nobody could take the item at stamp s, and members that have not changed
+    // since still cannot (their state is all eligibility depends on in a memo_allowed queue;
+    // declines only grow).
+    const bool memo = info.memo_allowed && item.failed_stamp != 0 && item.failed_queue == q;
+    if (memo && item.failed_stamp == shard.stamp) return;
+    if (shard.ready.empty()) {
+      remember_failure(item, shard);
+      return;
+    }
+
+    AgentIndex chosen = kNoAgent;
+    DecidedBy by = DecidedBy::method;
+    std::uint16_t rule = 0;
+
+    // R13: the affinity agent, when eligible and it has not declined this item.
+    if (item.affinity) {
+      const AgentIndex a = find_agent(*item.affinity);
+      if (a != kNoAgent && member_pos(a, q) >= 0 && eligible(a, item, need, now) &&
+          declines_of(item, a) == 0) {
+        return offer(item, a, need, now, DecidedBy::affinity, 0);
+      }
+    }
+
+    if (queue.method != AssignmentMethod::custom) {
+      if (memo && item.failed_stamp >= shard.log_floor) {
+        // Only agents changed since the failure can be eligible now.
+        const std::vector<AgentOrderKey> keys = method_keys(queue.method, need);
+        for (auto it = shard.log.rbegin(); it != shard.log.rend() && it->stamp > item.failed_stamp; ++it) {
+          const AgentIndex a = it->agent;
+          if (!exists(a) || member_pos(a, q) < 0 || !eligible(a, item, need, now)) continue;
+          if (chosen == kNoAgent || (a != chosen && ranks_before(a, chosen, item, need, keys))) chosen = a;
+        }
+      } else {
+        chosen = best_indexed(item, need, now);
+      }
+      if (chosen == kNoAgent) return remember_failure(item, shard);
+      return offer(item, chosen, need, now, by, rule);
+    }
+
+    // R9 assignment ruleset: the first rule that matches at least one agent decides.
+    std::vector<AgentIndex>& candidates = scratch_candidates;
+    candidates.clear();
+    for (const RankKey& k : shard.ready) {
+      if (eligible(k.agent, item, need, now)) candidates.push_back(k.agent);
+    }
+    if (candidates.empty()) return;
+    for (std::size_t r = 0; r < queue.assignment.size(); ++r) {
+      const AssignmentRule& assignment = queue.assignment[r];
+      AgentIndex best = kNoAgent;
+      if (!assignment.when.refers_to_agent &&
+          !evaluate(assignment.when, Context(*this, kNoAgent, item, now))) {
+        continue;  // the condition looks only at the item: it fails for every agent
+      }
+      for (AgentIndex a : candidates) {
+        if (assignment.when.refers_to_agent && !evaluate(assignment.when, Context(*this, a, item, now))) continue;
+        if (best == kNoAgent || ranks_before(a, best, item, need, assignment.order_by)) best = a;
+      }
+      if (best == kNoAgent) continue;
+      return offer(item, best, need, now, DecidedBy::rule, static_cast<std::uint16_t>(r));
+    }
+  }
+  void remember_failure(Item& item, const Shard& shard) {
+    item.failed_stamp = shard.stamp;
+    item.failed_queue = item.queue;
+  }
+
+  Decision& emit(DecisionKind kind, Timestamp t, const Item& item) {
+    Decision& d = out->emplace_back();
+    d.kind = kind;
+    d.time = t;
+    d.item = item.id;
+    d.queue = item.queue;
+    return d;
+  }
+
+  // R5 queued -> offered; R6 capacity reserved at the offer (compare-and-swap).
+  void offer(Item& item, AgentIndex a, const Reservation& need, Timestamp now, DecidedBy by,
+             std::uint16_t rule) {
+    const bool reserved = hot.try_reserve(a, need, true);
+    assert(reserved && "an eligible agent's word cannot move: its component is ours");
+    (void)reserved;
+    cold[a].holds.push_back(Hold{item.id, config.queues[item.queue].channel, need, kNever});
+    const std::int32_t pos = member_pos(a, item.queue);
+    shards[item.queue].last_assignment[static_cast<std::size_t>(pos)] = now;
+    dequeue(item);
+    item.state = ItemState::offered;
+    item.agent = a;
+    item.offered_at = now;
+    item.offer_serial = ++next_serial;
+    item.failed_stamp = 0;
+    const Timestamp timeout = queue_info[item.queue].offer_timeout_ms;
+    if (timeout > 0) timers.push(Timer{now + timeout, 1, item.id, a, slot_of(item), item.offer_serial});
+    refresh_agent(a);
+    Decision& d = emit(DecisionKind::offer, now, item);
+    d.agent = cold[a].id;
+    d.decided_by = by;
+    d.rule = rule;
+  }
+
+  // ---- R11, R12: one cycle over the triggered queues -----------------------------------------
+
+  // The items one cycle tries in a queue, in R8 order, after the limits of R11.
+  void cycle_block(QueueId q, Timestamp now, std::vector<ItemSlot>& block) {
+    block.clear();
+    const QueueConfig& queue = config.queues[q];
+    const Shard& shard = shards[q];
+    const std::size_t limit = queue.prioritization_limit;
+    const std::size_t total = shard.plain.size() + shard.affinity.size();
+    const std::size_t take = limit > 0 ? std::min<std::size_t>(limit, total) : total;
+    const std::size_t cap = queue.strict_blocks ? queue.block_size : take;
+    std::vector<ItemSlot> affinity_first;
+    std::vector<ItemSlot> rest;
+    if (take == total) {
+      for (const QueuedKey& k : shard.affinity) affinity_first.push_back(k.slot);
+      if (queue.is_fifo()) {
+        for (auto it = shard.plain.begin();
+             it != shard.plain.end() && affinity_first.size() + rest.size() < cap; ++it) {
+          rest.push_back(it->slot);
+        }
+      } else {
+        for (const QueuedKey& k : shard.plain) rest.push_back(k.slot);
+      }
+    } else {  // the first `limit` in FIFO order, affinity items among them first
+      auto a = shard.affinity.begin();
+      auto p = shard.plain.begin();
+      for (std::size_t n = 0; n < take; ++n) {
+        if (p == shard.plain.end() || (a != shard.affinity.end() && *a < *p)) {
+          affinity_first.push_back((a++)->slot);
+        } else {
+          rest.push_back((p++)->slot);
+        }
+      }
+    }
+    if (!queue.is_fifo()) prioritize(q, now, rest);
+    for (ItemSlot s : affinity_first) {
+      if (block.size() >= cap) return;
+      block.push_back(s);
+    }
+    for (ItemSlot s : rest) {
+      if (block.size() >= cap) return;
+      block.push_back(s);
+    }
+  }
+
+  // R8: bucket = index of the first matching rule; no match = last bucket; FIFO within, or by
+  // the rule's attribute.
+  void prioritize(QueueId q, Timestamp now, std::vector<ItemSlot>& rest) const {
+    const QueueConfig& queue = config.queues[q];
+    std::vector<std::pair<std::size_t, ItemSlot>> bucketed;
+    bucketed.reserve(rest.size());
+    for (ItemSlot s : rest) {
+      std::size_t bucket = queue.prioritization.size();
+      for (std::size_t r = 0; r < queue.prioritization.size(); ++r) {
+        if (evaluate(queue.prioritization[r].when, Context(*this, kNoAgent, items[s], now))) {
+          bucket = r;
+          break;
+        }
+      }
+      bucketed.emplace_back(bucket, s);
+    }
+    std::stable_sort(bucketed.begin(), bucketed.end(), [&](const auto& a, const auto& b) {
+      if (a.first != b.first) return a.first < b.first;
+      if (a.first < queue.prioritization.size()) {
+        const ItemOrder& order = queue.prioritization[a.first].order_by;
+        if (!order.attribute.empty()) {
+          const AttrValue* va = find_attribute(items[a.second].attributes, order.attribute);
+          const AttrValue* vb = find_attribute(items[b.second].attributes, order.attribute);
+          int c = compare_values(va, vb);
+          if (order.descending && has_value(va) && has_value(vb)) c = -c;
+          if (c != 0) return c < 0;
+        }
+      }
+      return false;
+    });
+    for (std::size_t i = 0; i < rest.size(); ++i) rest[i] = bucketed[i].second;
+  }
+
+  void run_cycle(std::vector<QueueId>& triggered, Timestamp now) {
+    // Queues with nothing queued cannot offer anything: drop them before any ordering work.
+    triggered.erase(std::remove_if(triggered.begin(), triggered.end(),
+                                   [&](QueueId q) { return !shards[q].has_queued(); }),
+                    triggered.end());
+    if (triggered.empty()) return;
+    std::sort(triggered.begin(), triggered.end(), [&](QueueId a, QueueId b) {
+      const QueueConfig& qa = config.queues[a];
+      const QueueConfig& qb = config.queues[b];
+      return std::make_tuple(qa.group, !qa.is_fifo(), queue_info[a].name_rank) <
+             std::make_tuple(qb.group, !qb.is_fifo(), queue_info[b].name_rank);
+    });
+    triggered.erase(std::unique(triggered.begin(), triggered.end()), triggered.end());
+    std::vector<std::vector<ItemSlot>> blocks;
+    std::vector<ItemSlot> block;
+    for (std::size_t i = 0; i < triggered.size();) {
+      const std::int32_t group = config.queues[triggered[i]].group;
+      std::size_t end = i;
+      while (end < triggered.size() && config.queues[triggered[end]].group == group) ++end;
+      // R12: FIFO queues first, merged oldest item first across them...
+      std::size_t first_ruleset = i;
+      while (first_ruleset < end && config.queues[triggered[first_ruleset]].is_fifo()) ++first_ruleset;
+      blocks.assign(first_ruleset - i, {});
+      for (std::size_t k = i; k < first_ruleset; ++k) cycle_block(triggered[k], now, blocks[k - i]);
+      std::vector<std::size_t> heads(blocks.size(), 0);
+      for (;;) {
+        std::size_t pick = blocks.size();
+        for (std::size_t b = 0; b < blocks.size(); ++b) {
+          if (heads[b] == blocks[b].size()) continue;
+          if (pick == blocks.size()) {
+            pick = b;
+            continue;
+          }
+          const Item& head = items[blocks[b][heads[b]]];
+          const Item& current = items[blocks[pick][heads[pick]]];
+          if (std::tie(head.order_time, head.seq) < std::tie(current.order_time, current.seq)) pick = b;
+        }
+        if (pick == blocks.size()) break;
+        try_assign(blocks[pick][heads[pick]++], now);
+      }
+      // ...then queues with rulesets in alphabetical order of their names.
+      for (std::size_t k = first_ruleset; k < end; ++k) {
+        cycle_block(triggered[k], now, block);
+        for (ItemSlot s : block) try_assign(s, now);
+      }
+      i = end;
+    }
+  }
+
+  void trigger_agent_queues(AgentIndex a, std::vector<QueueId>& triggered) const {
+    for (const MemberRef& m : cold[a].queues) triggered.push_back(m.queue);
+  }
+
+  // ---- shared transitions --------------------------------------------------------------------
+
+  // Removes the open (non-wrap-up) hold of `item` and gives its capacity back.
+  void drop_hold(AgentIndex a, const ExternalId& item) {
+    auto& holds = cold[a].holds;
+    const auto it = std::find_if(holds.begin(), holds.end(),
+                                 [&](const Hold& h) { return h.item == item && !h.in_wrap_up(); });
+    if (it == holds.end()) return;
+    hot.release(a, it->reservation.delta);
+    holds.erase(it);
+    refresh_agent(a);
+  }
+
+  void decline(Item& item, AgentIndex a, RequeueReason reason, Timestamp now,
+               std::vector<QueueId>& triggered) {
+    drop_hold(a, item.id);
+    bool found = false;
+    for (auto& [agent, count] : item.declines) {
+      if (agent == a) {
+        ++count;
+        found = true;
+      }
+    }
+    if (!found) item.declines.emplace_back(a, 1);
+    item.state = ItemState::queued;
+    item.agent = kNoAgent;
+    Decision& d = emit(DecisionKind::requeued, now, item);
+    d.agent = cold[a].id;
+    d.reason = reason;
+    if (static_cast<std::int32_t>(item.declines.size()) >= config.park_after_decliners) {
+      item.state = ItemState::parked;
+      emit(DecisionKind::parked, now, item);
+    } else {
+      enqueue(item);
+    }
+    triggered.push_back(item.queue);
+    trigger_agent_queues(a, triggered);
+  }
+
+  void erase_item(Item& item) {
+    if (item.state == ItemState::queued) dequeue(item);
+    item_index.erase(item.id);
+    item.live = false;
+    item.attributes.clear();
+    item.declines.clear();
+    free_slots.push_back(slot_of(item));
+    --live_items;
+  }
+
+  // ---- timers and the clock ------------------------------------------------------------------
+
+  // Drops timers that no longer apply (the offer was answered, the agent removed).
+  bool timer_valid(const Timer& t) const {
+    if (t.kind == 1) {
+      const Item& item = items[t.slot];
+      return item.live && item.state == ItemState::offered && item.offer_serial == t.serial;
+    }
+    if (!exists(t.agent)) return false;
+    return std::any_of(cold[t.agent].holds.begin(), cold[t.agent].holds.end(), [&](const Hold& h) {
+      return h.item == t.item && h.release_at == t.due;
+    });
+  }
+
+  // The next timer due at or before `until` in the reference's order (due, kind, item, channel).
+  bool next_timer(Timestamp until, Timer& next) {
+    while (!timers.empty() && !timer_valid(timers.top())) timers.pop();
+    bool found = false;
+    if (!timers.empty() && timers.top().due <= until) {
+      next = timers.top();
+      found = true;
+    }
+    for (ChannelId c = 0; c < next_periodic.size(); ++c) {
+      const Timestamp due = next_periodic[c];
+      if (due == kNever || due > until) continue;
+      // Periodic (kind 2) sorts after timers of kind 0 and 1 due at the same time.
+      if (!found || due < next.due) {
+        next = Timer{due, 2, {}, kNoAgent, c, 0};
+        found = true;
+      } else if (next.kind == 2 && due == next.due && c < next.slot) {
+        next.slot = c;
+      }
+    }
+    return found;
+  }
+
+  void fire(const Timer& timer, Timestamp until) {
+    std::vector<QueueId>& triggered = scratch_triggered;
+    triggered.clear();
+    switch (timer.kind) {
+      case 0: {  // wrap-up over: capacity released now (R6), least active counts it (R9)
+        auto& holds = cold[timer.agent].holds;
+        const auto it = std::find_if(holds.begin(), holds.end(), [&](const Hold& h) {
+          return h.item == timer.item && h.release_at == timer.due;
+        });
+        hot.release(timer.agent, it->reservation.delta);
+        holds.erase(it);
+        hot.last_release[timer.agent] = timer.due;
+        refresh_agent(timer.agent);
+        trigger_agent_queues(timer.agent, triggered);
+        timers.pop();
+        break;
+      }
+      case 1:  // R14: a timeout counts as a decline
+        timers.pop();
+        decline(items[timer.slot], timer.agent, RequeueReason::timed_out, timer.due, triggered);
+        break;
+      case 2: {  // R11 periodic; periods missed while no event came collapse into one
+        const auto channel = static_cast<ChannelId>(timer.slot);
+        const Timestamp period = config.channels[channel].periodic_ms;
+        next_periodic[channel] = timer.due + period * (1 + (until - timer.due) / period);
+        triggered = channel_queues[channel];
+        break;
+      }
+      default: break;
+    }
+    run_cycle(triggered, timer.due);
+  }
+
+  Timestamp advance_to(Timestamp t) {
+    if (clock == kNever) {
+      clock = t;
+      for (ChannelId c = 0; c < config.channels.size(); ++c) {
+        if (config.channels[c].periodic_ms > 0) next_periodic[c] = t + config.channels[c].periodic_ms;
+      }
+    }
+    t = std::max(t, clock);
+    Timer timer;
+    while (next_timer(t, timer)) {
+      clock = timer.due;
+      fire(timer, t);
+    }
+    clock = t;
+    return t;
+  }
+
+  // ---- validation ------------------------------------------------------------------------------
+
+  std::optional<Error> check_skills(const std::vector<SkillLevel>& skills) const {
+    SkillSet seen;
+    for (const SkillLevel& s : skills) {
+      if (s.skill >= config.skills.size()) {
+        return error(ErrorCode::unknown_skill, "skill id " + std::to_string(s.skill) +
+                                                   " is not declared (the configuration has " +
+                                                   std::to_string(config.skills.size()) + " skills)");
+      }
+      if (s.proficiency < 0) {
+        return error(ErrorCode::invalid_value, "proficiency of skill \"" + config.skills[s.skill] +
+                                                   "\" is negative; proficiencies start at 0");
+      }
+      if (seen.test(s.skill)) {
+        return error(ErrorCode::invalid_value, "skill \"" + config.skills[s.skill] + "\" is listed twice");
+      }
+      seen.set(s.skill);
+    }
+    return std::nullopt;
+  }
+  std::optional<Error> check_capacity(const AgentCapacity& capacity) const {
+    if (capacity.units < 0) return error(ErrorCode::invalid_value, "capacity units are negative; use 0 or more");
+    if (capacity.profile_max.size() > config.profiles.size()) {
+      return error(ErrorCode::unknown_profile, "capacity names " + std::to_string(capacity.profile_max.size()) +
+                                                   " profiles; the configuration declares " +
+                                                   std::to_string(config.profiles.size()));
+    }
+    for (std::size_t p = 0; p < capacity.profile_max.size(); ++p) {
+      if (capacity.profile_max[p] < 0) {
+        return error(ErrorCode::invalid_value, "capacity of profile \"" + config.profiles[p].name + "\" is negative");
+      }
+      if (capacity.profile_max[p] > kKernelMaxProfileCapacity) {
+        return error(ErrorCode::invalid_value,
+                     "capacity of profile \"" + config.profiles[p].name + "\" is " +
+                         std::to_string(capacity.profile_max[p]) + "; the kernel holds at most " +
+                         std::to_string(kKernelMaxProfileCapacity) + " items per profile");
+      }
+    }
+    return std::nullopt;
+  }
+  std::optional<Error> check_not_below_load(AgentIndex a, const AgentCapacity& capacity) const {
+    const std::uint64_t used = hot.used_word(a);
+    const auto units = static_cast<std::int64_t>(capacity_word::units(used));
+    if (capacity.units < units) {
+      return error(ErrorCode::capacity_below_load,
+                   "agent " + cold[a].id.to_string() + " holds " + std::to_string(units) + " units; capacity " +
+                       std::to_string(capacity.units) +
+                       " would make its available capacity negative (wait until work completes)");
+    }
+    for (std::size_t p = 0; p < config.profiles.size(); ++p) {
+      const auto held = static_cast<std::int64_t>(capacity_word::profile(used, p));
+      const std::int64_t max = p < capacity.profile_max.size() ? capacity.profile_max[p] : 0;
+      if (max < held) {
+        return error(ErrorCode::capacity_below_load,
+                     "agent " + cold[a].id.to_string() + " holds " + std::to_string(held) + " \"" +
+                         config.profiles[p].name + "\" items; capacity " + std::to_string(max) +
+                         " would make its available capacity negative");
+      }
+    }
+    return std::nullopt;
+  }
+  std::optional<Error> check_presence(PresenceId presence) const {
+    if (presence >= config.presences.size()) {
+      return error(ErrorCode::unknown_presence, "presence id " + std::to_string(presence) + " is not declared");
+    }
+    return std::nullopt;
+  }
+  std::optional<Error> check_queue(QueueId queue) const {
+    if (queue >= config.queues.size()) {
+      return error(ErrorCode::unknown_queue, "queue id " + std::to_string(queue) +
+                                                 " is not declared (the configuration has " +
+                                                 std::to_string(config.queues.size()) + " queues)");
+    }
+    return std::nullopt;
+  }
+  static Error unknown_agent(const ExternalId& id) {
+    return error(ErrorCode::unknown_agent, "no agent has id " + id.to_string());
+  }
+  static Error unknown_item(const ExternalId& id) {
+    return error(ErrorCode::unknown_item,
+                 "no live item has id " + id.to_string() + " (completed and cancelled items are forgotten)");
+  }
+
+  // ---- the events ------------------------------------------------------------------------------
+  // Each handler validates first and returns an Error before changing anything.
+
+  std::optional<Error> on(const AgentUpsert& e, Timestamp now, std::vector<QueueId>& triggered) {
+    if (e.presence) {
+      if (auto err = check_presence(*e.presence)) return err;
+    }
+    if (e.skills) {
+      if (auto err = check_skills(*e.skills)) return err;
+    }
+    if (e.capacity) {
+      if (auto err = check_capacity(*e.capacity)) return err;
+    }
+    if (e.shifts) {
+      for (const Shift& s : *e.shifts) {
+        if (s.end <= s.start) {
+          return error(ErrorCode::invalid_value, "a shift ends before it starts (" + std::to_string(s.start) +
+                                                     ".." + std::to_string(s.end) + ")");
+        }
+      }
+    }
+    AgentIndex a = find_agent(e.agent);
+    if (a != kNoAgent && e.capacity) {
+      if (auto err = check_not_below_load(a, *e.capacity)) return err;
+    }
+    if (a == kNoAgent) a = new_agent(e.agent, now);
+    if (e.presence) hot.presence[a] = *e.presence;
+    if (e.skills) set_skills(a, *e.skills);
+    if (e.capacity) set_capacity(a, *e.capacity);
+    if (e.attributes) cold[a].attributes = *e.attributes;
+    if (e.working || e.shifts) {
+      set_working(a, e.working.value_or((hot.flags[a] & AgentColumns::kWorking) != 0),
+                  e.shifts ? *e.shifts : std::vector<Shift>(cold[a].shifts));
+    }
+    refresh_agent(a);
+    trigger_agent_queues(a, triggered);
+    return std::nullopt;
+  }
+
+  std::optional<Error> on(const AgentRemove& e, Timestamp, std::vector<QueueId>&) {
+    const AgentIndex a = find_agent(e.agent);
+    if (a == kNoAgent) return unknown_agent(e.agent);
+    const auto open = std::count_if(cold[a].holds.begin(), cold[a].holds.end(),
+                                    [](const Hold& h) { return !h.in_wrap_up(); });
+    if (open > 0) {
+      return error(ErrorCode::agent_has_work,
+                   "agent " + e.agent.to_string() + " still holds " + std::to_string(open) +
+                       " offered or assigned items; complete, decline or transfer them first");
+    }
+    while (!cold[a].queues.empty()) leave(a, cold[a].queues.back().queue);
+    cold[a].holds.clear();  // wrap-up holds end with the agent
+    hot.used[a].used.store(0, std::memory_order_relaxed);
+    hot.flags[a] = 0;
+    return std::nullopt;
+  }
+
+  std::optional<Error> on(const PresenceChange& e, Timestamp, std::vector<QueueId>& triggered) {
+    const AgentIndex a = find_agent(e.agent);
+    if (a == kNoAgent) return unknown_agent(e.agent);
+    if (auto err = check_presence(e.presence)) return err;
+    hot.presence[a] = e.presence;  // R7; open offers stand
+    refresh_agent(a);
+    trigger_agent_queues(a, triggered);
+    return std::nullopt;
+  }
+
+  std::optional<Error> on(const CapacityChange& e, Timestamp, std::vector<QueueId>& triggered) {
+    const AgentIndex a = find_agent(e.agent);
+    if (a == kNoAgent) return unknown_agent(e.agent);
+    if (auto err = check_capacity(e.capacity)) return err;
+    if (auto err = check_not_below_load(a, e.capacity)) return err;
+    set_capacity(a, e.capacity);
+    refresh_agent(a);
+    trigger_agent_queues(a, triggered);
+    return std::nullopt;
+  }
+
+  std::optional<Error> on(const JoinQueue& e, Timestamp now, std::vector<QueueId>& triggered) {
+    const AgentIndex a = find_agent(e.agent);
+    if (a == kNoAgent) return unknown_agent(e.agent);
+    if (auto err = check_queue(e.queue)) return err;
+    if (member_pos(a, e.queue) >= 0) {
+      return error(ErrorCode::already_member, "agent " + e.agent.to_string() + " is already a member of queue \"" +
+                                                  config.queues[e.queue].name + "\"");
+    }
+    join(a, e.queue, now);
+    triggered.push_back(e.queue);
+    return std::nullopt;
+  }
+
+  std::optional<Error> on(const LeaveQueue& e, Timestamp, std::vector<QueueId>&) {
+    const AgentIndex a = find_agent(e.agent);
+    if (a == kNoAgent) return unknown_agent(e.agent);
+    if (auto err = check_queue(e.queue)) return err;
+    if (member_pos(a, e.queue) < 0) {
+      return error(ErrorCode::not_a_member, "agent " + e.agent.to_string() + " is not a member of queue \"" +
+                                                config.queues[e.queue].name + "\"");
+    }
+    leave(a, e.queue);
+    return std::nullopt;
+  }
+
+  std::optional<Error> on(const ItemArrive& e, Timestamp now, std::vector<QueueId>& triggered) {
+    if (auto err = check_queue(e.queue)) return err;
+    if (find_item(e.item)) {
+      return error(ErrorCode::duplicate_item, "item " + e.item.to_string() + " is already live; item ids must be unique");
+    }
+    SkillSet seen;
+    for (const SkillRequirement& r : e.skills) {
+      if (r.skill >= config.skills.size()) {
+        return error(ErrorCode::unknown_skill, "required skill id " + std::to_string(r.skill) + " is not declared");
+      }
+      if (r.min_proficiency < -1) {
+        return error(ErrorCode::invalid_value, "minimum proficiency of \"" + config.skills[r.skill] + "\" is negative");
+      }
+      if (seen.test(r.skill)) {
+        return error(ErrorCode::invalid_value, "required skill \"" + config.skills[r.skill] + "\" is listed twice");
+      }
+      seen.set(r.skill);
+    }
+    if (e.units && *e.units <= 0) {
+      return error(ErrorCode::invalid_value, "an item consumes at least 1 unit, not " + std::to_string(*e.units));
+    }
+    ItemSlot slot;
+    if (!free_slots.empty()) {
+      slot = free_slots.back();
+      free_slots.pop_back();
+    } else {
+      slot = static_cast<ItemSlot>(items.size());
+      items.emplace_back();
+    }
+    Item& item = items[slot];
+    item = Item{};
+    item.id = e.item;
+    item.seq = next_seq++;
+    item.queue = e.queue;
+    item.created = e.created.value_or(now);
+    item.last_message = e.last_message.value_or(item.created);
+    item.attributes = e.attributes;
+    item.skills = e.skills;
+    item.required = seen;
+    item.any_minimum = std::any_of(e.skills.begin(), e.skills.end(),
+                                   [](const SkillRequirement& r) { return r.min_proficiency >= 0; });
+    item.units = e.units;
+    item.affinity = e.affinity_agent;
+    item.live = true;
+    item_index.emplace(e.item, slot);
+    ++live_items;
+    enqueue(item);
+    triggered.push_back(e.queue);
+    return std::nullopt;
+  }
+
+  std::optional<Error> on(const ItemUpdate& e, Timestamp, std::vector<QueueId>&) {
+    Item* item = find_item(e.item);
+    if (!item) return unknown_item(e.item);
+    const bool queued = item->state == ItemState::queued;
+    if (queued) dequeue(*item);
+    for (const auto& [key, value] : e.attributes) {
+      if (has_value(&value)) {
+        item->attributes[key] = value;
+      } else {
+        item->attributes.erase(key);
+      }
+    }
+    if (e.last_message) item->last_message = *e.last_message;
+    if (queued) enqueue(*item);
+    return std::nullopt;  // R8: rules are re-evaluated at the next cycle
+  }
+
+  std::optional<Error> on(const ItemCancel& e, Timestamp now, std::vector<QueueId>& triggered) {
+    Item* item = find_item(e.item);
+    if (!item) return unknown_item(e.item);
+    if (item->state == ItemState::assigned) {
+      return error(ErrorCode::item_not_queued, "item " + e.item.to_string() + " is assigned to agent " +
+                                                   cold[item->agent].id.to_string() +
+                                                   "; complete it instead of cancelling");
+    }
+    Decision& d = emit(DecisionKind::cancelled, now, *item);
+    if (item->state == ItemState::offered) {
+      const AgentIndex a = item->agent;
+      d.agent = cold[a].id;
+      drop_hold(a, item->id);
+      trigger_agent_queues(a, triggered);
+    }
+    erase_item(*item);
+    return std::nullopt;
+  }
+
+  std::optional<Error> on(const ItemTransfer& e, Timestamp now, std::vector<QueueId>& triggered) {
+    Item* item = find_item(e.item);
+    if (!item) return unknown_item(e.item);
+    if (auto err = check_queue(e.queue)) return err;
+    if (item->state == ItemState::assigned) {
+      return error(ErrorCode::item_not_queued, "item " + e.item.to_string() + " is assigned to agent " +
+                                                   cold[item->agent].id.to_string() +
+                                                   "; only queued, offered or parked items move");
+    }
+    if (item->queue == e.queue) {
+      return error(ErrorCode::same_queue, "item " + e.item.to_string() + " is already in queue \"" +
+                                              config.queues[e.queue].name + "\"");
+    }
+    if (item->state == ItemState::offered) {
+      const AgentIndex a = item->agent;
+      drop_hold(a, item->id);
+      trigger_agent_queues(a, triggered);
+      item->agent = kNoAgent;
+    } else if (item->state == ItemState::queued) {
+      dequeue(*item);
+    }
+    const QueueId from = item->queue;
+    item->queue = e.queue;
+    item->state = ItemState::queued;  // a parked item gets a new chance in the new queue
+    item->failed_stamp = 0;
+    enqueue(*item);
+    Decision& d = emit(DecisionKind::transferred, now, *item);
+    d.from_queue = from;
+    triggered.push_back(e.queue);
+    return std::nullopt;
+  }
+
+  std::optional<Error> on(const ItemComplete& e, Timestamp now, std::vector<QueueId>& triggered) {
+    Item* item = find_item(e.item);
+    if (!item) return unknown_item(e.item);
+    if (item->state != ItemState::assigned) {
+      return error(ErrorCode::item_not_assigned, "item " + e.item.to_string() + " is " +
+                                                     std::string(to_string(item->state)) +
+                                                     ", not assigned; only assigned work can be completed");
+    }
+    const AgentIndex a = item->agent;
+    auto& holds = cold[a].holds;
+    const auto hold = std::find_if(holds.begin(), holds.end(),
+                                   [&](const Hold& h) { return h.item == item->id && !h.in_wrap_up(); });
+    const Timestamp wrap_up = config.channels[hold->channel].wrap_up_ms;
+    if (wrap_up > 0) {
+      hold->release_at = now + wrap_up;  // R6: held back for wrap-up
+      timers.push(Timer{hold->release_at, 0, item->id, a, 0, 0});
+    } else {
+      hot.release(a, hold->reservation.delta);
+      holds.erase(hold);
+      hot.last_release[a] = now;
+      refresh_agent(a);
+      trigger_agent_queues(a, triggered);
+    }
+    Decision& d = emit(DecisionKind::completed, now, *item);
+    d.agent = cold[a].id;
+    erase_item(*item);
+    return std::nullopt;
+  }
+
+  std::optional<Error> check_offer(const ExternalId& item_id, const ExternalId& agent_id, Item*& item,
+                                   AgentIndex& agent) {
+    item = find_item(item_id);
+    if (!item) return unknown_item(item_id);
+    agent = find_agent(agent_id);
+    if (agent == kNoAgent) return unknown_agent(agent_id);
+    if (item->state != ItemState::offered) {
+      return error(ErrorCode::item_not_offered,
+                   "item " + item_id.to_string() + " is " + std::string(to_string(item->state)) + ", not offered");
+    }
+    if (item->agent != agent) {
+      return error(ErrorCode::offer_agent_mismatch, "item " + item_id.to_string() + " is offered to agent " +
+                                                        cold[item->agent].id.to_string() + ", not to " +
+                                                        agent_id.to_string());
+    }
+    return std::nullopt;
+  }
+
+  std::optional<Error> on(const OfferAccept& e, Timestamp now, std::vector<QueueId>&) {
+    Item* item = nullptr;
+    AgentIndex a = kNoAgent;
+    if (auto err = check_offer(e.item, e.agent, item, a)) return err;
+    item->state = ItemState::assigned;  // R6: the capacity reserved at the offer is kept
+    Decision& d = emit(DecisionKind::assigned, now, *item);
+    d.agent = cold[a].id;
+    d.decided_by = DecidedBy::accepted;
+    return std::nullopt;
+  }
+  std::optional<Error> on(const OfferDecline& e, Timestamp now, std::vector<QueueId>& triggered) {
+    Item* item = nullptr;
+    AgentIndex a = kNoAgent;
+    if (auto err = check_offer(e.item, e.agent, item, a)) return err;
+    decline(*item, a, RequeueReason::declined, now, triggered);
+    return std::nullopt;
+  }
+  std::optional<Error> on(const OfferTimeout& e, Timestamp now, std::vector<QueueId>& triggered) {
+    Item* item = nullptr;
+    AgentIndex a = kNoAgent;
+    if (auto err = check_offer(e.item, e.agent, item, a)) return err;
+    decline(*item, a, RequeueReason::timed_out, now, triggered);
+    return std::nullopt;
+  }
+
+  // R15: bypasses presence, skills and the decline limit, never I1.
+  std::optional<Error> assign_by_hand(const ExternalId& item_id, const ExternalId& agent_id, bool pick,
+                                      Timestamp now) {
+    Item* item = find_item(item_id);
+    if (!item) return unknown_item(item_id);
+    const AgentIndex a = find_agent(agent_id);
+    if (a == kNoAgent) return unknown_agent(agent_id);
+    if (item->state != ItemState::queued && item->state != ItemState::parked) {
+      return error(ErrorCode::item_not_queued, "item " + item_id.to_string() + " is " +
+                                                   std::string(to_string(item->state)) + " (to agent " +
+                                                   cold[item->agent].id.to_string() +
+                                                   "); only queued or parked items can be assigned by hand");
+    }
+    const std::int32_t pos = member_pos(a, item->queue);
+    if (pick && pos < 0) {
+      return error(ErrorCode::not_a_member, "agent " + agent_id.to_string() + " is not a member of queue \"" +
+                                                config.queues[item->queue].name + "\" and cannot pick from it");
+    }
+    const Reservation need = need_of(*item);
+    if (!hot.try_reserve(a, need, false)) {
+      return error(ErrorCode::insufficient_capacity,
+                   "agent " + agent_id.to_string() + " has " + std::to_string(available_for(a, need)) +
+                       " available " +
+                       (need.units ? std::string("units")
+                                   : "\"" + config.profiles[need.profile].name + "\" slots") +
+                       "; item " + item_id.to_string() + " needs " +
+                       std::to_string(need.units ? static_cast<std::int64_t>(need.delta) : 1));
+    }
+    cold[a].holds.push_back(Hold{item->id, config.queues[item->queue].channel, need, kNever});
+    if (pos >= 0) shards[item->queue].last_assignment[static_cast<std::size_t>(pos)] = now;
+    if (item->state == ItemState::queued) dequeue(*item);
+    item->state = ItemState::assigned;
+    item->agent = a;
+    refresh_agent(a);
+    Decision& d = emit(DecisionKind::assigned, now, *item);
+    d.agent = cold[a].id;
+    d.decided_by = pick ? DecidedBy::pick : DecidedBy::manual;
+    return std::nullopt;
+  }
+  std::optional<Error> on(const ManualAssign& e, Timestamp now, std::vector<QueueId>&) {
+    return assign_by_hand(e.item, e.agent, false, now);
+  }
+  std::optional<Error> on(const AgentPick& e, Timestamp now, std::vector<QueueId>&) {
+    return assign_by_hand(e.item, e.agent, true, now);
+  }
+  std::optional<Error> on(const Tick&, Timestamp, std::vector<QueueId>&) { return std::nullopt; }
+
+  void apply(const Event& event, std::vector<Decision>& sink) {
+    out = &sink;
+    const Timestamp now = advance_to(event.time);
+    std::vector<QueueId> triggered;
+    const std::optional<Error> err =
+        std::visit([&](const auto& body) { return on(body, now, triggered); }, event.body);
+    if (err) {
+      Decision& d = sink.emplace_back();
+      d.kind = DecisionKind::error;
+      d.time = now;
+      d.error = err->code;
+      d.message = err->message;
+      d.sequence = event.sequence;
+      d.offending = std::make_shared<const Event>(event);
+    } else {
+      run_cycle(triggered, now);
+    }
+    out = nullptr;
+  }
+
+  // ---- checks and views ------------------------------------------------------------------------
+
+  std::string check_invariants() const;
+};
+
+std::string Kernel::State::check_invariants() const {
+  std::ostringstream problem;
+  std::map<ExternalId, int> holders;
+  for (AgentIndex a = 0; a < cold.size(); ++a) {
+    if (!exists(a)) continue;
+    const AgentCold& agent = cold[a];
+    std::uint64_t expected = 0;
+    for (const Hold& h : agent.holds) expected += h.reservation.delta;
+    const std::uint64_t used = hot.used_word(a);
+    if (used != expected) {
+      problem << "kernel: agent " << agent.id.to_string() << " capacity word " << used
+              << " differs from the sum of its holds " << expected;
+      return problem.str();
+    }
+    if (capacity_word::units(used) > capacity_word::units(hot.max[a])) {
+      problem << "I1: agent " << agent.id.to_string() << " holds more units than its capacity";
+      return problem.str();
+    }
+    for (std::size_t p = 0; p < capacity_word::kProfiles; ++p) {
+      if (capacity_word::profile(used, p) > capacity_word::profile(hot.max[a], p)) {
+        problem << "I1: agent " << agent.id.to_string() << " holds more profile " << p
+                << " items than its capacity";
+        return problem.str();
+      }
+    }
+    for (const Hold& h : agent.holds) {
+      if (h.in_wrap_up()) continue;
+      ++holders[h.item];
+      const auto index = item_index.find(h.item);
+      if (index == item_index.end()) {
+        problem << "I3: agent " << agent.id.to_string() << " holds capacity for unknown item " << h.item.to_string();
+        return problem.str();
+      }
+      if (items[index->second].agent != a) {
+        problem << "I2: agent " << agent.id.to_string() << " holds item " << h.item.to_string()
+                << " which is not offered or assigned to it";
+        return problem.str();
+      }
+    }
+    for (const MemberRef& m : agent.queues) {
+      if (m.queue >= shards.size() || m.pos >= shards[m.queue].members.size() ||
+          shards[m.queue].members[m.pos] != a) {
+        problem << "kernel: agent " << agent.id.to_string() << " membership of queue " << m.queue << " is misfiled";
+        return problem.str();
+      }
+    }
+  }
+  std::size_t queued = 0;
+  for (QueueId q = 0; q < shards.size(); ++q) {
+    const Shard& shard = shards[q];
+    queued += shard.plain.size() + shard.affinity.size();
+    std::size_t indexed = 0;
+    for (std::uint32_t pos = 0; pos < shard.members.size(); ++pos) {
+      const AgentIndex a = shard.members[pos];
+      const bool ready = ready_for(a, q);
+      if (ready != (shard.indexed[pos] != 0) || (ready && !(shard.key[pos] == rank_key(a, q, pos)))) {
+        problem << "kernel: queue " << config.queues[q].name << " ready index is stale for agent "
+                << cold[a].id.to_string();
+        return problem.str();
+      }
+      indexed += shard.indexed[pos];
+    }
+    if (indexed != shard.ready.size()) {
+      problem << "kernel: queue " << config.queues[q].name << " ready index holds " << shard.ready.size()
+              << " entries for " << indexed << " ready members";
+      return problem.str();
+    }
+  }
+  std::size_t live = 0, queued_items = 0;
+  for (const Item& item : items) {
+    if (!item.live) continue;
+    ++live;
+    const bool with_agent = item.state == ItemState::offered || item.state == ItemState::assigned;
+    if (with_agent != (item.agent != kNoAgent)) {
+      problem << "I3: item " << item.id.to_string() << " is " << to_string(item.state)
+              << (item.agent != kNoAgent ? " but has an agent" : " but has no agent");
+      return problem.str();
+    }
+    if (with_agent && holders[item.id] != 1) {
+      problem << "I2: item " << item.id.to_string() << " is held by " << holders[item.id] << " agents";
+      return problem.str();
+    }
+    if (item.state == ItemState::queued) {
+      ++queued_items;
+      const Shard& shard = shards[item.queue];
+      const auto& set = item.affinity ? shard.affinity : shard.plain;
+      if (!set.count(QueuedKey{item.order_time, item.seq, slot_of(item)})) {
+        problem << "I3: queued item " << item.id.to_string() << " is not in its queue's order";
+        return problem.str();
+      }
+    }
+  }
+  if (live != live_items || live != item_index.size() || queued_items != queued) {
+    problem << "I3: " << live << " live items, " << item_index.size() << " ids, " << queued_items
+            << " queued items but " << queued << " queue entries";
+    return problem.str();
+  }
+  return {};
+}
+
+// ---- Kernel ----------------------------------------------------------------------------------
+
+Result<Kernel> Kernel::create(Config config, KernelOptions options) {
+  if (config.profiles.size() > kKernelMaxProfiles) {
+    return Error{ErrorCode::config_invalid_value,
+                 "the configuration declares " + std::to_string(config.profiles.size()) +
+                     " capacity profiles; the kernel packs at most " + std::to_string(kKernelMaxProfiles) +
+                     " into an agent's capacity word"};
+  }
+  if (config.presences.size() > kMaxPresences) {
+    return Error{ErrorCode::config_invalid_value, "the configuration declares more than " +
+                                                      std::to_string(kMaxPresences) + " presences"};
+  }
+  for (const AgentSeed& seed : config.agents) {
+    for (std::int32_t max : seed.capacity.profile_max) {
+      if (max > kKernelMaxProfileCapacity) {
+        return Error{ErrorCode::config_invalid_value,
+                     "agent " + seed.id.to_string() + " has a profile capacity of " + std::to_string(max) +
+                         "; the kernel holds at most " + std::to_string(kKernelMaxProfileCapacity) +
+                         " items per profile"};
+      }
+    }
+  }
+  if (options.threads < 1) options.threads = 1;
+  auto state = std::make_unique<State>(std::move(config), options);
+  if (options.threads > 1) state->arena = std::make_unique<tbb::task_arena>(options.threads);
+  return Kernel(std::move(state));
+}
+
+Kernel::Kernel(std::unique_ptr<State> state) : state_(std::move(state)) {}
+Kernel::Kernel(Kernel&&) noexcept = default;
+Kernel& Kernel::operator=(Kernel&&) noexcept = default;
+Kernel::~Kernel() = default;
+
+void Kernel::apply(const Event& event, std::vector<Decision>& out) { state_->apply(event, out); }
+
+void Kernel::apply_batch(std::span<const Event> events, std::vector<Decision>& out) {
+  state_->parallel_events = 0;
+  for (const Event& event : events) state_->apply(event, out);
+}
+
+const Config& Kernel::config() const noexcept { return state_->config; }
+Timestamp Kernel::now() const noexcept { return state_->clock; }
+int Kernel::threads() const noexcept { return state_->options.threads; }
+std::uint64_t Kernel::parallel_events() const noexcept { return state_->parallel_events; }
+std::size_t Kernel::live_item_count() const { return state_->live_items; }
+std::string Kernel::check_invariants() const { return state_->check_invariants(); }
+
+std::optional<ItemView> Kernel::item(const ExternalId& id) const {
+  const auto it = state_->item_index.find(id);
+  if (it == state_->item_index.end()) return std::nullopt;
+  const Item& item = state_->items[it->second];
+  ItemView view{item.id, item.state, item.queue, std::nullopt, {}};
+  if (item.agent != kNoAgent) view.agent = state_->cold[item.agent].id;
+  for (const auto& [a, count] : item.declines) view.declines[state_->cold[a].id] = count;
+  return view;
+}
+
+std::optional<AgentView> Kernel::agent(const ExternalId& id) const {
+  const State& s = *state_;
+  const AgentIndex a = s.find_agent(id);
+  if (a == kNoAgent) return std::nullopt;
+  AgentView view;
+  view.id = s.cold[a].id;
+  view.presence = s.hot.presence[a];
+  view.capacity.units = static_cast<std::int32_t>(capacity_word::units(s.hot.max[a]));
+  view.capacity.profile_max = s.cold[a].profile_max;
+  const std::uint64_t used = s.hot.used_word(a);
+  view.free_units = view.capacity.units - static_cast<std::int32_t>(capacity_word::units(used));
+  for (std::size_t p = 0; p < s.config.profiles.size(); ++p) {
+    view.profile_used.push_back(static_cast<std::int32_t>(capacity_word::profile(used, p)));
+  }
+  for (const MemberRef& m : s.cold[a].queues) view.queues.push_back(m.queue);
+  for (const Hold& h : s.cold[a].holds) {
+    if (!h.in_wrap_up()) view.items.push_back(h.item);
+  }
+  view.last_release = s.hot.last_release[a];
+  return view;
+}
+
+KernelFootprint Kernel::footprint() const {
+  const State& s = *state_;
+  KernelFootprint f;
+  f.agents = s.cold.size();
+  f.hot_bytes_per_agent = AgentColumns::hot_bytes_per_agent();
+  std::size_t total = f.agents * f.hot_bytes_per_agent + s.agent_index.size() * (sizeof(ExternalId) + 16);
+  for (const AgentCold& c : s.cold) {
+    total += sizeof(AgentCold) + c.skills.capacity() * sizeof(SkillLevel) +
+             c.queues.capacity() * sizeof(MemberRef) + c.holds.capacity() * sizeof(Hold) +
+             c.profile_max.capacity() * sizeof(std::int32_t) + c.attributes.size() * 96;
+  }
+  for (const Shard& shard : s.shards) {
+    total += shard.members.capacity() * (sizeof(AgentIndex) + 2 * sizeof(Timestamp) + sizeof(RankKey) + 1) +
+             shard.ready.size() * (sizeof(RankKey) + 32);
+  }
+  f.total_bytes = total;
+  return f;
+}
+
+}  // namespace switchboard
