@@ -35,7 +35,6 @@
 #include "switchboard/condition.hpp"
 
 namespace switchboard {
-
 namespace {
 
 using ItemSlot = std::uint32_t;
@@ -79,6 +78,7 @@ struct Item {
   bool any_minimum = false;  // some requirement has a minimum proficiency
   std::optional<std::int32_t> units;
   std::optional<ExternalId> affinity;
+  AgentIndex affinity_index = kNoAgent;  // the affinity id's permanent index, once it has one
   ItemState state = ItemState::queued;
   AgentIndex agent = kNoAgent;
   Timestamp offered_at = 0;
@@ -105,6 +105,8 @@ struct RankKey {
   std::int64_t a = 0;
   std::int64_t b = 0;
   AgentIndex agent = kNoAgent;
+  bool named = false;    // the agent's id is a name (names sort after numbers)
+  std::uint64_t id = 0;  // the agent's id when it is a number
   friend bool operator==(const RankKey&, const RankKey&) = default;
 };
 
@@ -113,6 +115,8 @@ struct RankLess {
   bool operator()(const RankKey& x, const RankKey& y) const noexcept {
     if (x.a != y.a) return x.a < y.a;
     if (x.b != y.b) return x.b < y.b;
+    if (x.named != y.named) return y.named;
+    if (!x.named) return x.id < y.id;
     if (x.agent == y.agent) return false;
     return (*cold)[x.agent].id < (*cold)[y.agent].id;
   }
@@ -130,7 +134,42 @@ struct QueueInfo {
   bool order_by_last_message = false;
   Timestamp offer_timeout_ms = 0;
   bool memo_allowed = true;         // a failed try is a function of the members' state only
+  std::vector<AgentOrderKey> method_keys;  // R9 keys of the method (empty for rulesets)
+  // Per assignment rule: the conjuncts of its condition that look only at the item. When one is
+  // false the rule matches no agent, which one evaluation per item (not per agent) shows.
+  std::vector<std::vector<Condition>> item_gates;
 };
+
+// Does the subtree at `n` look at the agent?
+bool refers_to_agent(const Condition& c, std::uint32_t n) {
+  const ConditionNode& node = c.nodes[n];
+  switch (node.kind) {
+    case NodeKind::skills_match:
+    case NodeKind::has_skill:
+    case NodeKind::capacity_ok:
+    case NodeKind::is_working: return true;
+    default: break;
+  }
+  const auto agent_operand = [](const Operand& o) {
+    return o.kind == OperandKind::agent_attribute || o.kind == OperandKind::agent_presence;
+  };
+  if (agent_operand(node.lhs) || agent_operand(node.rhs)) return true;
+  return std::any_of(node.children.begin(), node.children.end(),
+                     [&](std::uint32_t child) { return refers_to_agent(c, child); });
+}
+
+std::vector<Condition> item_gates_of(const Condition& c) {
+  std::vector<Condition> gates;
+  if (c.is_always() || c.nodes[c.root].kind != NodeKind::all_of) return gates;
+  for (std::uint32_t child : c.nodes[c.root].children) {
+    if (refers_to_agent(c, child)) continue;
+    Condition gate = c;
+    gate.root = child;
+    gate.refers_to_agent = false;
+    gates.push_back(std::move(gate));
+  }
+  return gates;
+}
 
 struct Change {
   Stamp stamp = 0;
@@ -270,7 +309,16 @@ struct Kernel::State {
         case AssignmentMethod::least_active: info.rank = RankIndex::least_active; break;
         case AssignmentMethod::custom: info.rank = RankIndex::by_id; break;
       }
-      info.memo_allowed = queue.method != AssignmentMethod::custom && !queue.requires_working;
+      // A try's outcome depends on the clock only through shifts: a queue that requires working
+      // agents, or a ruleset that asks whether the agent is working, cannot use the memo.
+      info.memo_allowed = !queue.requires_working;
+      for (const AssignmentRule& rule : queue.assignment) {
+        for (const ConditionNode& node : rule.when.nodes) {
+          if (node.kind == NodeKind::is_working) info.memo_allowed = false;
+        }
+      }
+      info.method_keys = method_keys(queue.method, info.need);
+      for (const AssignmentRule& rule : queue.assignment) info.item_gates.push_back(item_gates_of(rule.when));
       channel_queues[queue.channel].push_back(q);
     }
     shards.reserve(nq);
@@ -406,14 +454,23 @@ struct Kernel::State {
   [[nodiscard]] RankKey rank_key(AgentIndex a, QueueId q, std::uint32_t pos) const {
     const QueueInfo& info = queue_info[q];
     const Shard& shard = shards[q];
+    RankKey key;
+    key.agent = a;
+    key.named = !cold[a].id.is_number();
+    key.id = key.named ? 0 : cold[a].id.number();
     switch (info.rank) {
       case RankIndex::highest_capacity:
-        return RankKey{-available_for(a, info.need), shard.rr_time(pos), a};
-      case RankIndex::round_robin: return RankKey{shard.rr_time(pos), 0, a};
-      case RankIndex::least_active: return RankKey{hot.last_release[a], shard.rr_time(pos), a};
-      case RankIndex::by_id: return RankKey{0, 0, a};
+        key.a = -available_for(a, info.need);
+        key.b = shard.rr_time(pos);
+        break;
+      case RankIndex::round_robin: key.a = shard.rr_time(pos); break;
+      case RankIndex::least_active:
+        key.a = hot.last_release[a];
+        key.b = shard.rr_time(pos);
+        break;
+      case RankIndex::by_id: break;
     }
-    return RankKey{0, 0, a};
+    return key;
   }
   void note_change(Shard& shard, AgentIndex a) {
     shard.stamp = ++next_stamp;
@@ -430,11 +487,17 @@ struct Kernel::State {
     const AgentIndex a = shard.members[pos];
     const bool ready = ready_for(a, q);
     const RankKey key = ready ? rank_key(a, q, pos) : RankKey{};
-    if (shard.indexed[pos] && (!ready || !(key == shard.key[pos]))) {
+    if (shard.indexed[pos] && ready) {
+      if (!(key == shard.key[pos])) {  // re-file the node in place: no allocation
+        auto node = shard.ready.extract(shard.key[pos]);
+        node.value() = key;
+        shard.ready.insert(std::move(node));
+        shard.key[pos] = key;
+      }
+    } else if (shard.indexed[pos]) {
       shard.ready.erase(shard.key[pos]);
       shard.indexed[pos] = 0;
-    }
-    if (ready && !shard.indexed[pos]) {
+    } else if (ready) {
       shard.ready.insert(key);
       shard.key[pos] = key;
       shard.indexed[pos] = 1;
@@ -683,58 +746,68 @@ struct Kernel::State {
     const Reservation need = need_of(item);
 
     // The try memo: nobody could take the item at stamp s, and members that have not changed
-    // since still cannot (their state is all eligibility depends on in a memo_allowed queue;
-    // declines only grow).
+    // since still cannot (in a memo_allowed queue eligibility and rule matches depend only on
+    // the members' state and the item's attributes; declines only grow).
     const bool memo = info.memo_allowed && item.failed_stamp != 0 && item.failed_queue == q;
     if (memo && item.failed_stamp == shard.stamp) return;
-    if (shard.ready.empty()) {
-      remember_failure(item, shard);
-      return;
-    }
-
-    AgentIndex chosen = kNoAgent;
-    DecidedBy by = DecidedBy::method;
-    std::uint16_t rule = 0;
+    if (shard.ready.empty()) return remember_failure(item, shard);
 
     // R13: the affinity agent, when eligible and it has not declined this item.
     if (item.affinity) {
-      const AgentIndex a = find_agent(*item.affinity);
-      if (a != kNoAgent && member_pos(a, q) >= 0 && eligible(a, item, need, now) &&
+      if (item.affinity_index == kNoAgent) {
+        const auto it = agent_index.find(*item.affinity);
+        if (it != agent_index.end()) item.affinity_index = it->second;
+      }
+      const AgentIndex a = item.affinity_index;
+      if (a != kNoAgent && exists(a) && member_pos(a, q) >= 0 && eligible(a, item, need, now) &&
           declines_of(item, a) == 0) {
         return offer(item, a, need, now, DecidedBy::affinity, 0);
       }
     }
 
-    if (queue.method != AssignmentMethod::custom) {
-      if (memo && item.failed_stamp >= shard.log_floor) {
-        // Only agents changed since the failure can be eligible now.
-        const std::vector<AgentOrderKey> keys = method_keys(queue.method, need);
-        for (auto it = shard.log.rbegin(); it != shard.log.rend() && it->stamp > item.failed_stamp; ++it) {
-          const AgentIndex a = it->agent;
-          if (!exists(a) || member_pos(a, q) < 0 || !eligible(a, item, need, now)) continue;
-          if (chosen == kNoAgent || (a != chosen && ranks_before(a, chosen, item, need, keys))) chosen = a;
-        }
-      } else {
-        chosen = best_indexed(item, need, now);
-      }
-      if (chosen == kNoAgent) return remember_failure(item, shard);
-      return offer(item, chosen, need, now, by, rule);
-    }
-
-    // R9 assignment ruleset: the first rule that matches at least one agent decides.
+    // Who can be eligible: after a failure, only the agents changed since; else the ready index.
     std::vector<AgentIndex>& candidates = scratch_candidates;
     candidates.clear();
-    for (const RankKey& k : shard.ready) {
-      if (eligible(k.agent, item, need, now)) candidates.push_back(k.agent);
+    const bool partial = memo && item.failed_stamp >= shard.log_floor;
+    if (partial) {
+      for (auto it = shard.log.rbegin(); it != shard.log.rend() && it->stamp > item.failed_stamp; ++it) {
+        const AgentIndex a = it->agent;
+        if (std::find(candidates.begin(), candidates.end(), a) != candidates.end()) continue;
+        if (!exists(a) || member_pos(a, q) < 0 || !eligible(a, item, need, now)) continue;
+        candidates.push_back(a);
+      }
+    } else if (queue.method != AssignmentMethod::custom) {
+      const AgentIndex chosen = best_indexed(item, need, now);
+      if (chosen == kNoAgent) return remember_failure(item, shard);
+      return offer(item, chosen, need, now, DecidedBy::method, 0);
+    } else {
+      for (const RankKey& k : shard.ready) {
+        if (eligible(k.agent, item, need, now)) candidates.push_back(k.agent);
+      }
     }
-    if (candidates.empty()) return;
+    if (candidates.empty()) return remember_failure(item, shard);
+
+    if (queue.method != AssignmentMethod::custom) {
+      AgentIndex chosen = kNoAgent;
+      for (AgentIndex a : candidates) {
+        if (chosen == kNoAgent || ranks_before(a, chosen, item, need, info.method_keys)) chosen = a;
+      }
+      return offer(item, chosen, need, now, DecidedBy::method, 0);
+    }
+    // R9 assignment ruleset: the first rule that matches at least one agent decides.
     for (std::size_t r = 0; r < queue.assignment.size(); ++r) {
       const AssignmentRule& assignment = queue.assignment[r];
-      AgentIndex best = kNoAgent;
       if (!assignment.when.refers_to_agent &&
           !evaluate(assignment.when, Context(*this, kNoAgent, item, now))) {
         continue;  // the condition looks only at the item: it fails for every agent
       }
+      const auto& gates = info.item_gates[r];
+      if (std::any_of(gates.begin(), gates.end(), [&](const Condition& gate) {
+            return !evaluate(gate, Context(*this, kNoAgent, item, now));
+          })) {
+        continue;
+      }
+      AgentIndex best = kNoAgent;
       for (AgentIndex a : candidates) {
         if (assignment.when.refers_to_agent && !evaluate(assignment.when, Context(*this, a, item, now))) continue;
         if (best == kNoAgent || ranks_before(a, best, item, need, assignment.order_by)) best = a;
@@ -742,6 +815,7 @@ struct Kernel::State {
       if (best == kNoAgent) continue;
       return offer(item, best, need, now, DecidedBy::rule, static_cast<std::uint16_t>(r));
     }
+    remember_failure(item, shard);
   }
   void remember_failure(Item& item, const Shard& shard) {
     item.failed_stamp = shard.stamp;
@@ -1297,6 +1371,7 @@ struct Kernel::State {
       }
     }
     if (e.last_message) item->last_message = *e.last_message;
+    item->failed_stamp = 0;  // ruleset conditions may read what changed
     if (queued) enqueue(*item);
     return std::nullopt;  // R8: rules are re-evaluated at the next cycle
   }
