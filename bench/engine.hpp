@@ -1,6 +1,7 @@
 #pragma once
 // The engines the benchmark replays a workload through: the reference router (the oracle and the
-// naive baseline) and the kernel at 1 and 2 threads.
+// naive baseline) and the kernel. The kernel runs at 1 thread only until its parallel batches
+// exist (docs/kernel.md, "Next: parallel batches"): a "2 threads" row that ran on one would lie.
 //
 // Not thread-safe: the benchmark owns an Engine on one thread; an engine that decides on threads
 // of its own hides them behind apply() and drain().
@@ -30,6 +31,8 @@ class Engine {
   virtual void drain(std::vector<Decision>& out) { (void)out; }
   // Bytes per agent of the engine's agent table (hot columns and cold data), where it knows it.
   [[nodiscard]] virtual std::optional<double> bytes_per_agent() const { return std::nullopt; }
+  // Bytes per agent of the hot columns alone (the fixed-width part a decision reads).
+  [[nodiscard]] virtual std::optional<double> hot_bytes_per_agent() const { return std::nullopt; }
   // Priority inversions the engine observed (an item offered while an item ranked before it,
   // eligible for the same agent, waited); 0 for an engine that decides in exact order.
   [[nodiscard]] virtual std::uint64_t inversions() const { return 0; }
@@ -45,12 +48,10 @@ class ReferenceEngine final : public Engine {
 };
 
 // The kernel fed in batches (apply_batch), as a host adapter feeds it: events queue up until a
-// batch is full, and drain() applies the rest. With threads > 1 the independent parts of a batch
-// run in parallel; decisions come out in the single-thread order either way.
+// batch is full, and drain() applies the rest.
 class KernelEngine final : public Engine {
  public:
-  KernelEngine(const Config& config, int threads, std::size_t batch)
-      : kernel_(make(config, threads)), batch_(batch) {
+  KernelEngine(const Config& config, std::size_t batch) : kernel_(make(config)), batch_(batch) {
     pending_.reserve(batch_);
   }
   void apply(const Event& event, std::vector<Decision>& out) override {
@@ -62,13 +63,13 @@ class KernelEngine final : public Engine {
     const KernelFootprint f = kernel_.footprint();
     return f.agents == 0 ? 0.0 : static_cast<double>(f.total_bytes) / static_cast<double>(f.agents);
   }
-  [[nodiscard]] std::optional<double> hot_bytes_per_agent() const {
+  [[nodiscard]] std::optional<double> hot_bytes_per_agent() const override {
     return static_cast<double>(kernel_.footprint().hot_bytes_per_agent);
   }
 
  private:
-  static Kernel make(const Config& config, int threads) {
-    Result<Kernel> kernel = Kernel::create(config, KernelOptions{threads, 32});
+  static Kernel make(const Config& config) {
+    Result<Kernel> kernel = Kernel::create(config);
     if (!kernel) throw std::invalid_argument("bench: the kernel refused the workload: " + kernel.error().message);
     return std::move(kernel).value();
   }
@@ -94,8 +95,8 @@ inline std::vector<EngineKind> engines() {
   kinds.push_back(EngineKind{"reference", {1}, true, [](const Config& config, int) {
                                return std::unique_ptr<Engine>(new ReferenceEngine(config));
                              }});
-  kinds.push_back(EngineKind{"kernel", {1, 2}, false, [](const Config& config, int threads) {
-                               return std::unique_ptr<Engine>(new KernelEngine(config, threads, 256));
+  kinds.push_back(EngineKind{"kernel", {1}, false, [](const Config& config, int) {
+                               return std::unique_ptr<Engine>(new KernelEngine(config, 256));
                              }});
   return kinds;
 }

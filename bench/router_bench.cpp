@@ -18,7 +18,9 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <cstdio>
 #include <cstring>
+#include <unistd.h>
 #include <exception>
 #include <map>
 #include <memory>
@@ -62,6 +64,7 @@ struct Verification {
   std::uint64_t errors = 0;  // refused events: the stream asked for an offer the engine did not make
   std::uint64_t inversions = 0;
   std::optional<double> bytes_per_agent;
+  std::optional<double> hot_bytes_per_agent;
 };
 
 Verification verify(const sb::Workload& w, const sb::EngineKind& kind, int threads) {
@@ -80,6 +83,7 @@ Verification verify(const sb::Workload& w, const sb::EngineKind& kind, int threa
   v.differ_fraction = n == 0 ? 0.0 : static_cast<double>(differ) / static_cast<double>(n);
   v.inversions = engine->inversions();
   v.bytes_per_agent = engine->bytes_per_agent();
+  v.hot_bytes_per_agent = engine->hot_bytes_per_agent();
   return v;
 }
 
@@ -150,11 +154,75 @@ void replay(benchmark::State& state, const sb::WorkloadSpec& spec, const sb::Eng
   state.counters["inversions"] = static_cast<double>(v.inversions);
   state.counters["errors"] = static_cast<double>(v.errors);
   if (bytes_per_agent) state.counters["bytes_per_agent"] = *bytes_per_agent;
+  if (v.hot_bytes_per_agent) state.counters["hot_bytes_per_agent"] = *v.hot_bytes_per_agent;
   state.counters["agents"] = static_cast<double>(w->stats.agents);
   state.counters["queues"] = static_cast<double>(w->stats.queues);
   state.counters["occupancy"] = w->stats.occupancy;
   state.counters["mean_queued"] = w->stats.mean_queued;
   state.counters["generation_s"] = w->stats.generation_s;
+}
+
+// Resident set size of this process in bytes (Linux /proc/self/statm), 0 where unknown.
+std::size_t resident_bytes() {
+  std::FILE* f = std::fopen("/proc/self/statm", "r");
+  if (f == nullptr) return 0;
+  unsigned long pages = 0, resident = 0;
+  const int read = std::fscanf(f, "%lu %lu", &pages, &resident);
+  std::fclose(f);
+  return read == 2 ? resident * static_cast<std::size_t>(sysconf(_SC_PAGESIZE)) : 0;
+}
+
+// `agents-1m`: one million agents (8 skills each, 10 queues of 100,000 members) loaded into a
+// kernel. Reports the kernel's own account of its memory and the process's resident growth.
+switchboard::Config million_agent_config(std::size_t kAgents) {
+  switchboard::Config config;
+  for (int s = 0; s < 256; ++s) config.skills.push_back("s" + std::to_string(s));
+  for (std::string_view p : switchboard::kBuiltinPresences) config.presences.emplace_back(p);
+  config.profiles = {switchboard::ProfileConfig{"chat", false}};
+  switchboard::ChannelConfig chat = switchboard::channel_defaults(switchboard::ChannelKind::chat);
+  chat.capacity_model = switchboard::CapacityModel::profile;
+  config.channels = {chat};
+  for (int q = 0; q < 10; ++q) {
+    switchboard::QueueConfig queue;
+    queue.name = "q" + std::to_string(q);
+    config.queues.push_back(queue);
+  }
+  config.agents.reserve(kAgents);
+  for (std::size_t a = 0; a < kAgents; ++a) {
+    switchboard::AgentSeed seed;
+    seed.id = switchboard::ExternalId(static_cast<std::uint64_t>(a + 1));
+    seed.presence = 0;
+    for (std::uint16_t k = 0; k < 8; ++k) {
+      seed.skills.push_back({static_cast<switchboard::SkillId>((a * 7 + k * 31) % 256), 5});
+    }
+    seed.capacity.profile_max = {3};
+    seed.queues = {static_cast<switchboard::QueueId>(a % 10)};
+    config.agents.push_back(std::move(seed));
+  }
+  return config;
+}
+
+// The resident growth covers building the configuration (the agents' seeds) and the kernel.
+void million_agents(benchmark::State& state) {
+  constexpr std::size_t kAgents = 1'000'000;
+  double total = 0, hot = 0, rss = 0;
+  for (auto _ : state) {
+    const std::size_t before = resident_bytes();
+    switchboard::Config config = million_agent_config(kAgents);
+    const auto start = std::chrono::steady_clock::now();
+    switchboard::Result<switchboard::Kernel> kernel = switchboard::Kernel::create(std::move(config));
+    const auto stop = std::chrono::steady_clock::now();
+    state.SetIterationTime(std::chrono::duration<double>(stop - start).count());
+    const switchboard::KernelFootprint f = kernel->footprint();
+    total = static_cast<double>(f.total_bytes);
+    hot = static_cast<double>(f.hot_bytes_per_agent);
+    rss = static_cast<double>(resident_bytes() - before);
+  }
+  state.counters["agents"] = static_cast<double>(kAgents);
+  state.counters["bytes_per_agent"] = total / static_cast<double>(kAgents);
+  state.counters["hot_bytes_per_agent"] = hot;
+  state.counters["kernel_bytes"] = total;
+  state.counters["rss_growth_bytes"] = rss;
 }
 
 }  // namespace
@@ -196,6 +264,10 @@ int main(int argc, char** argv) {
       }
     }
   }
+  benchmark::RegisterBenchmark("agents-1m/engine:kernel/threads:1", million_agents)
+      ->UseManualTime()
+      ->Iterations(1)
+      ->Unit(benchmark::kMillisecond);
   benchmark::RunSpecifiedBenchmarks();
   benchmark::Shutdown();
   return 0;

@@ -12,13 +12,8 @@
 //     not tried again, and after a few changes only the changed agents are checked (an agent that
 //     could not take the item and has not changed still cannot);
 //   - timers live in a heap with lazy deletion instead of being searched.
-//
-// Parallel batches (apply_batch with threads > 1) are in kernel_batch.cpp's section at the end.
 
 #include "switchboard/kernel.hpp"
-
-#include <oneapi/tbb/task_arena.h>
-#include <oneapi/tbb/task_group.h>
 
 #include <algorithm>
 #include <cassert>
@@ -269,8 +264,6 @@ struct Kernel::State {
   std::priority_queue<Timer, std::vector<Timer>, TimerAfter> timers;
 
   std::vector<Decision>* out = nullptr;
-  std::unique_ptr<tbb::task_arena> arena;
-  std::uint64_t parallel_events = 0;
 
   // Scratch buffers reused by every cycle (no allocation per decision).
   std::vector<QueueId> scratch_triggered;
@@ -333,6 +326,10 @@ struct Kernel::State {
       set_working(a, seed.working, seed.shifts);
       for (QueueId q : seed.queues) join(a, q, 0);
     }
+    // The seeds now live in the agent table; keeping a second copy would double what a million
+    // agents cost.
+    config.agents.clear();
+    config.agents.shrink_to_fit();
   }
 
   // ---- the agent table ---------------------------------------------------------------------
@@ -1694,9 +1691,8 @@ Result<Kernel> Kernel::create(Config config, KernelOptions options) {
       }
     }
   }
-  if (options.threads < 1) options.threads = 1;
   auto state = std::make_unique<State>(std::move(config), options);
-  if (options.threads > 1) state->arena = std::make_unique<tbb::task_arena>(options.threads);
+  state->items.reserve(options.expected_items);
   return Kernel(std::move(state));
 }
 
@@ -1708,14 +1704,11 @@ Kernel::~Kernel() = default;
 void Kernel::apply(const Event& event, std::vector<Decision>& out) { state_->apply(event, out); }
 
 void Kernel::apply_batch(std::span<const Event> events, std::vector<Decision>& out) {
-  state_->parallel_events = 0;
   for (const Event& event : events) state_->apply(event, out);
 }
 
 const Config& Kernel::config() const noexcept { return state_->config; }
 Timestamp Kernel::now() const noexcept { return state_->clock; }
-int Kernel::threads() const noexcept { return state_->options.threads; }
-std::uint64_t Kernel::parallel_events() const noexcept { return state_->parallel_events; }
 std::size_t Kernel::live_item_count() const { return state_->live_items; }
 std::string Kernel::check_invariants() const { return state_->check_invariants(); }
 

@@ -4,11 +4,10 @@
 // can take work, and packed capacity words reserved by compare-and-swap. docs/kernel.md explains
 // the design; docs/semantics.md the rules it implements.
 //
-// Threads: a Kernel is driven by one thread at a time (the caller of apply / apply_batch). With
-// KernelOptions::threads > 1, apply_batch runs the events of a batch that touch disjoint parts of
-// the agent/queue graph (its connected components) in parallel on a private oneTBB task arena and
-// merges their decisions back into the order a single thread would have produced: decisions are
-// the same at every thread count (I5), not just statistically alike.
+// Threads: a Kernel is driven by one thread at a time (the caller of apply / apply_batch); it
+// starts no threads of its own yet. Parallel batches (components of the agent/queue graph on a
+// oneTBB task arena, merged back into single-thread order) are designed in docs/kernel.md,
+// "Next: parallel batches", and not built yet.
 
 #include <cstddef>
 #include <cstdint>
@@ -27,11 +26,8 @@
 namespace switchboard {
 
 struct KernelOptions {
-  // Worker threads of the kernel's task arena (1 = everything on the caller's thread).
-  int threads = 1;
-  // apply_batch hands a component at least this many events before it is worth a task of its
-  // own (a task handoff costs microseconds; a task must carry a batch of work).
-  std::size_t min_events_per_task = 32;
+  // Initial room for this many live items (the item table grows on demand).
+  std::size_t expected_items = 0;
 };
 
 // Memory of the agent table, for the benchmark report and docs/performance.md.
@@ -60,12 +56,12 @@ class Kernel {
   // router's contract: clock, timers, validation, mutation, cycle).
   void apply(const Event& event, std::vector<Decision>& out);
   // Applies events in order; the decisions appended are exactly those of apply() called on each
-  // in turn. With threads > 1 the independent parts of the batch run in parallel.
+  // in turn (the entry point a host adapter feeds after a bulk dequeue).
   void apply_batch(std::span<const Event> events, std::vector<Decision>& out);
 
+  // The configuration without its agent seeds (they live in the agent table; see agent()).
   [[nodiscard]] const Config& config() const noexcept;
   [[nodiscard]] Timestamp now() const noexcept;
-  [[nodiscard]] int threads() const noexcept;
 
   [[nodiscard]] std::optional<ItemView> item(const ExternalId& id) const;
   [[nodiscard]] std::optional<AgentView> agent(const ExternalId& id) const;
@@ -76,9 +72,6 @@ class Kernel {
   // capacity word equals the sum of the agent's holds and every shard index holds exactly the
   // members that can take work, in rank order. Empty when all hold.
   [[nodiscard]] std::string check_invariants() const;
-
-  // Events the last apply_batch ran on worker tasks rather than the caller's thread.
-  [[nodiscard]] std::uint64_t parallel_events() const noexcept;
 
  private:
   struct State;
