@@ -1682,6 +1682,19 @@ Result<Kernel> Kernel::create(Config config, KernelOptions options) {
                                                       std::to_string(kMaxPresences) + " presences"};
   }
   for (const AgentSeed& seed : config.agents) {
+    // A Config built in code has not been through the loader's checks: refuse what would index
+    // outside the tables instead of trusting it.
+    const bool bad_queue = std::any_of(seed.queues.begin(), seed.queues.end(),
+                                       [&](QueueId q) { return q >= config.queues.size(); });
+    const bool bad_skill = std::any_of(seed.skills.begin(), seed.skills.end(), [&](const SkillLevel& s) {
+      return s.skill >= config.skills.size() || s.skill >= kMaxSkills;
+    });
+    if (bad_queue || bad_skill || seed.presence >= config.presences.size() ||
+        seed.capacity.profile_max.size() > config.profiles.size()) {
+      return Error{ErrorCode::config_invalid_value,
+                   "agent " + seed.id.to_string() +
+                       " names a queue, skill, presence or profile the configuration does not declare"};
+    }
     for (std::int32_t max : seed.capacity.profile_max) {
       if (max > kKernelMaxProfileCapacity) {
         return Error{ErrorCode::config_invalid_value,
