@@ -16,6 +16,7 @@
 #include "switchboard/kernel.hpp"
 
 #include <algorithm>
+#include <atomic>
 #include <cassert>
 #include <map>
 #include <numeric>
@@ -208,6 +209,42 @@ struct TimerAfter {
   }
 };
 
+constexpr ItemSlot kNoSlot = 0xFFFF'FFFFu;
+
+// What one thread of execution needs of its own while it applies events: where its decisions go,
+// scratch buffers, and in a parallel batch (overlay) what it changed in the tables the lanes
+// share, applied by the driver once every lane has finished (docs/kernel.md, "Parallel batches").
+// Written and read by the lane's thread only.
+struct Lane {
+  std::vector<Decision>* out = nullptr;
+  std::vector<QueueId> triggered;
+  std::vector<AgentIndex> candidates;
+  std::vector<ItemSlot> block;
+  std::vector<std::vector<ItemSlot>> blocks;
+
+  bool overlay = false;
+  std::unordered_map<ExternalId, ItemSlot> index_delta;  // kNoSlot: erased
+  std::vector<ItemSlot> freed;
+  std::vector<Timer> timers;
+  std::int64_t live_delta = 0;
+  ItemSlot arrival_slot = kNoSlot;  // the slot and seq the driver reserved for this arrival
+  std::uint64_t arrival_seq = 0;
+  bool arrival_used = false;
+  std::vector<std::size_t> events;  // batch indices this lane applies, in order
+  std::vector<Decision> decisions;
+  std::vector<std::pair<std::size_t, std::size_t>> spans;  // per event: [begin, end) in decisions
+
+  void reset_overlay() {
+    index_delta.clear();
+    freed.clear();
+    timers.clear();
+    live_delta = 0;
+    events.clear();
+    decisions.clear();
+    spans.clear();
+  }
+};
+
 // R10 closest-match score (docs/semantics.md), lower is closer.
 using Closeness = std::tuple<int, std::int64_t, std::int64_t, std::int64_t>;
 
@@ -254,20 +291,18 @@ struct Kernel::State {
   std::unordered_map<ExternalId, ItemSlot> item_index;
   std::size_t live_items = 0;
   std::uint64_t next_seq = 0;
-  std::uint64_t next_serial = 0;
+  // Offer serials and shard stamps only need to be unique and to grow in each lane's program
+  // order; relaxed fetch_add gives both, from any lane.
+  std::atomic<std::uint64_t> next_serial{0};
 
   std::vector<Shard> shards;
-  Stamp next_stamp = 0;
+  std::atomic<Stamp> next_stamp{0};
 
   Timestamp clock = kNever;
   std::vector<Timestamp> next_periodic;
   std::priority_queue<Timer, std::vector<Timer>, TimerAfter> timers;
 
-  std::vector<Decision>* out = nullptr;
-
-  // Scratch buffers reused by every cycle (no allocation per decision).
-  std::vector<QueueId> scratch_triggered;
-  std::vector<AgentIndex> scratch_candidates;
+  Lane main;  // the driver's lane: every sequential apply
 
   State(Config c, KernelOptions o) : config(std::move(c)), options(o) {
     const std::size_t nq = config.queues.size();
@@ -470,7 +505,7 @@ struct Kernel::State {
     return key;
   }
   void note_change(Shard& shard, AgentIndex a) {
-    shard.stamp = ++next_stamp;
+    shard.stamp = next_stamp.fetch_add(1, std::memory_order_relaxed) + 1;
     shard.log.push_back(Change{shard.stamp, a});
     if (shard.log.size() > 2 * kLogKeep) {
       const std::size_t drop = shard.log.size() - kLogKeep;
@@ -547,7 +582,11 @@ struct Kernel::State {
 
   // ---- items ---------------------------------------------------------------------------------
 
-  Item* find_item(const ExternalId& id) {
+  Item* find_item(Lane& l, const ExternalId& id) {
+    if (l.overlay) {
+      const auto own = l.index_delta.find(id);
+      if (own != l.index_delta.end()) return own->second == kNoSlot ? nullptr : &items[own->second];
+    }
     const auto it = item_index.find(id);
     return it == item_index.end() ? nullptr : &items[it->second];
   }
@@ -734,7 +773,7 @@ struct Kernel::State {
     return best;
   }
 
-  void try_assign(ItemSlot slot, Timestamp now) {
+  void try_assign(Lane& l, ItemSlot slot, Timestamp now) {
     Item& item = items[slot];
     const QueueId q = item.queue;
     const QueueConfig& queue = config.queues[q];
@@ -758,12 +797,12 @@ struct Kernel::State {
       const AgentIndex a = item.affinity_index;
       if (a != kNoAgent && exists(a) && member_pos(a, q) >= 0 && eligible(a, item, need, now) &&
           declines_of(item, a) == 0) {
-        return offer(item, a, need, now, DecidedBy::affinity, 0);
+        return offer(l, item, a, need, now, DecidedBy::affinity, 0);
       }
     }
 
     // Who can be eligible: after a failure, only the agents changed since; else the ready index.
-    std::vector<AgentIndex>& candidates = scratch_candidates;
+    std::vector<AgentIndex>& candidates = l.candidates;
     candidates.clear();
     const bool partial = memo && item.failed_stamp >= shard.log_floor;
     if (partial) {
@@ -776,7 +815,7 @@ struct Kernel::State {
     } else if (queue.method != AssignmentMethod::custom) {
       const AgentIndex chosen = best_indexed(item, need, now);
       if (chosen == kNoAgent) return remember_failure(item, shard);
-      return offer(item, chosen, need, now, DecidedBy::method, 0);
+      return offer(l, item, chosen, need, now, DecidedBy::method, 0);
     } else {
       for (const RankKey& k : shard.ready) {
         if (eligible(k.agent, item, need, now)) candidates.push_back(k.agent);
@@ -789,7 +828,7 @@ struct Kernel::State {
       for (AgentIndex a : candidates) {
         if (chosen == kNoAgent || ranks_before(a, chosen, item, need, info.method_keys)) chosen = a;
       }
-      return offer(item, chosen, need, now, DecidedBy::method, 0);
+      return offer(l, item, chosen, need, now, DecidedBy::method, 0);
     }
     // R9 assignment ruleset: the first rule that matches at least one agent decides.
     for (std::size_t r = 0; r < queue.assignment.size(); ++r) {
@@ -810,7 +849,7 @@ struct Kernel::State {
         if (best == kNoAgent || ranks_before(a, best, item, need, assignment.order_by)) best = a;
       }
       if (best == kNoAgent) continue;
-      return offer(item, best, need, now, DecidedBy::rule, static_cast<std::uint16_t>(r));
+      return offer(l, item, best, need, now, DecidedBy::rule, static_cast<std::uint16_t>(r));
     }
     remember_failure(item, shard);
   }
@@ -819,8 +858,8 @@ struct Kernel::State {
     item.failed_queue = item.queue;
   }
 
-  Decision& emit(DecisionKind kind, Timestamp t, const Item& item) {
-    Decision& d = out->emplace_back();
+  Decision& emit(Lane& l, DecisionKind kind, Timestamp t, const Item& item) {
+    Decision& d = l.out->emplace_back();
     d.kind = kind;
     d.time = t;
     d.item = item.id;
@@ -829,7 +868,7 @@ struct Kernel::State {
   }
 
   // R5 queued -> offered; R6 capacity reserved at the offer (compare-and-swap).
-  void offer(Item& item, AgentIndex a, const Reservation& need, Timestamp now, DecidedBy by,
+  void offer(Lane& l, Item& item, AgentIndex a, const Reservation& need, Timestamp now, DecidedBy by,
              std::uint16_t rule) {
     const bool reserved = hot.try_reserve(a, need, true);
     assert(reserved && "an eligible agent's word cannot move: its component is ours");
@@ -841,12 +880,12 @@ struct Kernel::State {
     item.state = ItemState::offered;
     item.agent = a;
     item.offered_at = now;
-    item.offer_serial = ++next_serial;
+    item.offer_serial = next_serial.fetch_add(1, std::memory_order_relaxed) + 1;
     item.failed_stamp = 0;
     const Timestamp timeout = queue_info[item.queue].offer_timeout_ms;
-    if (timeout > 0) timers.push(Timer{now + timeout, 1, item.id, a, slot_of(item), item.offer_serial});
+    if (timeout > 0) push_timer(l, Timer{now + timeout, 1, item.id, a, slot_of(item), item.offer_serial});
     refresh_agent(a);
-    Decision& d = emit(DecisionKind::offer, now, item);
+    Decision& d = emit(l, DecisionKind::offer, now, item);
     d.agent = cold[a].id;
     d.decided_by = by;
     d.rule = rule;
@@ -930,7 +969,7 @@ struct Kernel::State {
     for (std::size_t i = 0; i < rest.size(); ++i) rest[i] = bucketed[i].second;
   }
 
-  void run_cycle(std::vector<QueueId>& triggered, Timestamp now) {
+  void run_cycle(Lane& l, std::vector<QueueId>& triggered, Timestamp now) {
     // Queues with nothing queued cannot offer anything: drop them before any ordering work.
     triggered.erase(std::remove_if(triggered.begin(), triggered.end(),
                                    [&](QueueId q) { return !shards[q].has_queued(); }),
@@ -943,8 +982,8 @@ struct Kernel::State {
              std::make_tuple(qb.group, !qb.is_fifo(), queue_info[b].name_rank);
     });
     triggered.erase(std::unique(triggered.begin(), triggered.end()), triggered.end());
-    std::vector<std::vector<ItemSlot>> blocks;
-    std::vector<ItemSlot> block;
+    std::vector<std::vector<ItemSlot>>& blocks = l.blocks;
+    std::vector<ItemSlot>& block = l.block;
     for (std::size_t i = 0; i < triggered.size();) {
       const std::int32_t group = config.queues[triggered[i]].group;
       std::size_t end = i;
@@ -952,7 +991,7 @@ struct Kernel::State {
       // R12: FIFO queues first, merged oldest item first across them...
       std::size_t first_ruleset = i;
       while (first_ruleset < end && config.queues[triggered[first_ruleset]].is_fifo()) ++first_ruleset;
-      blocks.assign(first_ruleset - i, {});
+      blocks.resize(first_ruleset - i);
       for (std::size_t k = i; k < first_ruleset; ++k) cycle_block(triggered[k], now, blocks[k - i]);
       std::vector<std::size_t> heads(blocks.size(), 0);
       for (;;) {
@@ -968,12 +1007,12 @@ struct Kernel::State {
           if (std::tie(head.order_time, head.seq) < std::tie(current.order_time, current.seq)) pick = b;
         }
         if (pick == blocks.size()) break;
-        try_assign(blocks[pick][heads[pick]++], now);
+        try_assign(l, blocks[pick][heads[pick]++], now);
       }
       // ...then queues with rulesets in alphabetical order of their names.
       for (std::size_t k = first_ruleset; k < end; ++k) {
         cycle_block(triggered[k], now, block);
-        for (ItemSlot s : block) try_assign(s, now);
+        for (ItemSlot s : block) try_assign(l, s, now);
       }
       i = end;
     }
@@ -996,7 +1035,7 @@ struct Kernel::State {
     refresh_agent(a);
   }
 
-  void decline(Item& item, AgentIndex a, RequeueReason reason, Timestamp now,
+  void decline(Lane& l, Item& item, AgentIndex a, RequeueReason reason, Timestamp now,
                std::vector<QueueId>& triggered) {
     drop_hold(a, item.id);
     bool found = false;
@@ -1009,12 +1048,12 @@ struct Kernel::State {
     if (!found) item.declines.emplace_back(a, 1);
     item.state = ItemState::queued;
     item.agent = kNoAgent;
-    Decision& d = emit(DecisionKind::requeued, now, item);
+    Decision& d = emit(l, DecisionKind::requeued, now, item);
     d.agent = cold[a].id;
     d.reason = reason;
     if (static_cast<std::int32_t>(item.declines.size()) >= config.park_after_decliners) {
       item.state = ItemState::parked;
-      emit(DecisionKind::parked, now, item);
+      emit(l, DecisionKind::parked, now, item);
     } else {
       enqueue(item);
     }
@@ -1022,17 +1061,31 @@ struct Kernel::State {
     trigger_agent_queues(a, triggered);
   }
 
-  void erase_item(Item& item) {
+  void erase_item(Lane& l, Item& item) {
     if (item.state == ItemState::queued) dequeue(item);
-    item_index.erase(item.id);
     item.live = false;
     item.attributes.clear();
     item.declines.clear();
+    if (l.overlay) {
+      l.index_delta[item.id] = kNoSlot;
+      l.freed.push_back(slot_of(item));
+      --l.live_delta;
+      return;
+    }
+    item_index.erase(item.id);
     free_slots.push_back(slot_of(item));
     --live_items;
   }
 
   // ---- timers and the clock ------------------------------------------------------------------
+
+  void push_timer(Lane& l, Timer timer) {
+    if (l.overlay) {
+      l.timers.push_back(std::move(timer));
+    } else {
+      timers.push(std::move(timer));
+    }
+  }
 
   // Drops timers that no longer apply (the offer was answered, the agent removed).
   bool timer_valid(const Timer& t) const {
@@ -1068,8 +1121,8 @@ struct Kernel::State {
     return found;
   }
 
-  void fire(const Timer& timer, Timestamp until) {
-    std::vector<QueueId>& triggered = scratch_triggered;
+  void fire(Lane& l, const Timer& timer, Timestamp until) {
+    std::vector<QueueId>& triggered = l.triggered;
     triggered.clear();
     switch (timer.kind) {
       case 0: {  // wrap-up over: capacity released now (R6), least active counts it (R9)
@@ -1087,7 +1140,7 @@ struct Kernel::State {
       }
       case 1:  // R14: a timeout counts as a decline
         timers.pop();
-        decline(items[timer.slot], timer.agent, RequeueReason::timed_out, timer.due, triggered);
+        decline(l, items[timer.slot], timer.agent, RequeueReason::timed_out, timer.due, triggered);
         break;
       case 2: {  // R11 periodic; periods missed while no event came collapse into one
         const auto channel = static_cast<ChannelId>(timer.slot);
@@ -1098,10 +1151,10 @@ struct Kernel::State {
       }
       default: break;
     }
-    run_cycle(triggered, timer.due);
+    run_cycle(l, triggered, timer.due);
   }
 
-  Timestamp advance_to(Timestamp t) {
+  Timestamp advance_to(Lane& l, Timestamp t) {
     if (clock == kNever) {
       clock = t;
       for (ChannelId c = 0; c < config.channels.size(); ++c) {
@@ -1112,7 +1165,7 @@ struct Kernel::State {
     Timer timer;
     while (next_timer(t, timer)) {
       clock = timer.due;
-      fire(timer, t);
+      fire(l, timer, t);
     }
     clock = t;
     return t;
@@ -1205,7 +1258,7 @@ struct Kernel::State {
   // ---- the events ------------------------------------------------------------------------------
   // Each handler validates first and returns an Error before changing anything.
 
-  std::optional<Error> on(const AgentUpsert& e, Timestamp now, std::vector<QueueId>& triggered) {
+  std::optional<Error> on(const AgentUpsert& e, Timestamp now, Lane& l) {
     if (e.presence) {
       if (auto err = check_presence(*e.presence)) return err;
     }
@@ -1237,11 +1290,11 @@ struct Kernel::State {
                   e.shifts ? *e.shifts : std::vector<Shift>(cold[a].shifts));
     }
     refresh_agent(a);
-    trigger_agent_queues(a, triggered);
+    trigger_agent_queues(a, l.triggered);
     return std::nullopt;
   }
 
-  std::optional<Error> on(const AgentRemove& e, Timestamp, std::vector<QueueId>&) {
+  std::optional<Error> on(const AgentRemove& e, Timestamp, Lane& l) {
     const AgentIndex a = find_agent(e.agent);
     if (a == kNoAgent) return unknown_agent(e.agent);
     const auto open = std::count_if(cold[a].holds.begin(), cold[a].holds.end(),
@@ -1258,28 +1311,28 @@ struct Kernel::State {
     return std::nullopt;
   }
 
-  std::optional<Error> on(const PresenceChange& e, Timestamp, std::vector<QueueId>& triggered) {
+  std::optional<Error> on(const PresenceChange& e, Timestamp, Lane& l) {
     const AgentIndex a = find_agent(e.agent);
     if (a == kNoAgent) return unknown_agent(e.agent);
     if (auto err = check_presence(e.presence)) return err;
     hot.presence[a] = e.presence;  // R7; open offers stand
     refresh_agent(a);
-    trigger_agent_queues(a, triggered);
+    trigger_agent_queues(a, l.triggered);
     return std::nullopt;
   }
 
-  std::optional<Error> on(const CapacityChange& e, Timestamp, std::vector<QueueId>& triggered) {
+  std::optional<Error> on(const CapacityChange& e, Timestamp, Lane& l) {
     const AgentIndex a = find_agent(e.agent);
     if (a == kNoAgent) return unknown_agent(e.agent);
     if (auto err = check_capacity(e.capacity)) return err;
     if (auto err = check_not_below_load(a, e.capacity)) return err;
     set_capacity(a, e.capacity);
     refresh_agent(a);
-    trigger_agent_queues(a, triggered);
+    trigger_agent_queues(a, l.triggered);
     return std::nullopt;
   }
 
-  std::optional<Error> on(const JoinQueue& e, Timestamp now, std::vector<QueueId>& triggered) {
+  std::optional<Error> on(const JoinQueue& e, Timestamp now, Lane& l) {
     const AgentIndex a = find_agent(e.agent);
     if (a == kNoAgent) return unknown_agent(e.agent);
     if (auto err = check_queue(e.queue)) return err;
@@ -1288,11 +1341,11 @@ struct Kernel::State {
                                                   config.queues[e.queue].name + "\"");
     }
     join(a, e.queue, now);
-    triggered.push_back(e.queue);
+    l.triggered.push_back(e.queue);
     return std::nullopt;
   }
 
-  std::optional<Error> on(const LeaveQueue& e, Timestamp, std::vector<QueueId>&) {
+  std::optional<Error> on(const LeaveQueue& e, Timestamp, Lane& l) {
     const AgentIndex a = find_agent(e.agent);
     if (a == kNoAgent) return unknown_agent(e.agent);
     if (auto err = check_queue(e.queue)) return err;
@@ -1304,9 +1357,9 @@ struct Kernel::State {
     return std::nullopt;
   }
 
-  std::optional<Error> on(const ItemArrive& e, Timestamp now, std::vector<QueueId>& triggered) {
+  std::optional<Error> on(const ItemArrive& e, Timestamp now, Lane& l) {
     if (auto err = check_queue(e.queue)) return err;
-    if (find_item(e.item)) {
+    if (find_item(l, e.item)) {
       return error(ErrorCode::duplicate_item, "item " + e.item.to_string() + " is already live; item ids must be unique");
     }
     SkillSet seen;
@@ -1326,7 +1379,10 @@ struct Kernel::State {
       return error(ErrorCode::invalid_value, "an item consumes at least 1 unit, not " + std::to_string(*e.units));
     }
     ItemSlot slot;
-    if (!free_slots.empty()) {
+    if (l.overlay) {  // the driver reserved a slot and a seq for this arrival
+      slot = l.arrival_slot;
+      l.arrival_used = true;
+    } else if (!free_slots.empty()) {
       slot = free_slots.back();
       free_slots.pop_back();
     } else {
@@ -1336,7 +1392,7 @@ struct Kernel::State {
     Item& item = items[slot];
     item = Item{};
     item.id = e.item;
-    item.seq = next_seq++;
+    item.seq = l.overlay ? l.arrival_seq : next_seq++;
     item.queue = e.queue;
     item.created = e.created.value_or(now);
     item.last_message = e.last_message.value_or(item.created);
@@ -1348,15 +1404,20 @@ struct Kernel::State {
     item.units = e.units;
     item.affinity = e.affinity_agent;
     item.live = true;
-    item_index.emplace(e.item, slot);
-    ++live_items;
+    if (l.overlay) {
+      l.index_delta[e.item] = slot;
+      ++l.live_delta;
+    } else {
+      item_index.emplace(e.item, slot);
+      ++live_items;
+    }
     enqueue(item);
-    triggered.push_back(e.queue);
+    l.triggered.push_back(e.queue);
     return std::nullopt;
   }
 
-  std::optional<Error> on(const ItemUpdate& e, Timestamp, std::vector<QueueId>&) {
-    Item* item = find_item(e.item);
+  std::optional<Error> on(const ItemUpdate& e, Timestamp, Lane& l) {
+    Item* item = find_item(l, e.item);
     if (!item) return unknown_item(e.item);
     const bool queued = item->state == ItemState::queued;
     if (queued) dequeue(*item);
@@ -1373,27 +1434,27 @@ struct Kernel::State {
     return std::nullopt;  // R8: rules are re-evaluated at the next cycle
   }
 
-  std::optional<Error> on(const ItemCancel& e, Timestamp now, std::vector<QueueId>& triggered) {
-    Item* item = find_item(e.item);
+  std::optional<Error> on(const ItemCancel& e, Timestamp now, Lane& l) {
+    Item* item = find_item(l, e.item);
     if (!item) return unknown_item(e.item);
     if (item->state == ItemState::assigned) {
       return error(ErrorCode::item_not_queued, "item " + e.item.to_string() + " is assigned to agent " +
                                                    cold[item->agent].id.to_string() +
                                                    "; complete it instead of cancelling");
     }
-    Decision& d = emit(DecisionKind::cancelled, now, *item);
+    Decision& d = emit(l, DecisionKind::cancelled, now, *item);
     if (item->state == ItemState::offered) {
       const AgentIndex a = item->agent;
       d.agent = cold[a].id;
       drop_hold(a, item->id);
-      trigger_agent_queues(a, triggered);
+      trigger_agent_queues(a, l.triggered);
     }
-    erase_item(*item);
+    erase_item(l, *item);
     return std::nullopt;
   }
 
-  std::optional<Error> on(const ItemTransfer& e, Timestamp now, std::vector<QueueId>& triggered) {
-    Item* item = find_item(e.item);
+  std::optional<Error> on(const ItemTransfer& e, Timestamp now, Lane& l) {
+    Item* item = find_item(l, e.item);
     if (!item) return unknown_item(e.item);
     if (auto err = check_queue(e.queue)) return err;
     if (item->state == ItemState::assigned) {
@@ -1408,7 +1469,7 @@ struct Kernel::State {
     if (item->state == ItemState::offered) {
       const AgentIndex a = item->agent;
       drop_hold(a, item->id);
-      trigger_agent_queues(a, triggered);
+      trigger_agent_queues(a, l.triggered);
       item->agent = kNoAgent;
     } else if (item->state == ItemState::queued) {
       dequeue(*item);
@@ -1418,14 +1479,14 @@ struct Kernel::State {
     item->state = ItemState::queued;  // a parked item gets a new chance in the new queue
     item->failed_stamp = 0;
     enqueue(*item);
-    Decision& d = emit(DecisionKind::transferred, now, *item);
+    Decision& d = emit(l, DecisionKind::transferred, now, *item);
     d.from_queue = from;
-    triggered.push_back(e.queue);
+    l.triggered.push_back(e.queue);
     return std::nullopt;
   }
 
-  std::optional<Error> on(const ItemComplete& e, Timestamp now, std::vector<QueueId>& triggered) {
-    Item* item = find_item(e.item);
+  std::optional<Error> on(const ItemComplete& e, Timestamp now, Lane& l) {
+    Item* item = find_item(l, e.item);
     if (!item) return unknown_item(e.item);
     if (item->state != ItemState::assigned) {
       return error(ErrorCode::item_not_assigned, "item " + e.item.to_string() + " is " +
@@ -1439,23 +1500,23 @@ struct Kernel::State {
     const Timestamp wrap_up = config.channels[hold->channel].wrap_up_ms;
     if (wrap_up > 0) {
       hold->release_at = now + wrap_up;  // R6: held back for wrap-up
-      timers.push(Timer{hold->release_at, 0, item->id, a, 0, 0});
+      push_timer(l, Timer{hold->release_at, 0, item->id, a, 0, 0});
     } else {
       hot.release(a, hold->reservation.delta);
       holds.erase(hold);
       hot.last_release[a] = now;
       refresh_agent(a);
-      trigger_agent_queues(a, triggered);
+      trigger_agent_queues(a, l.triggered);
     }
-    Decision& d = emit(DecisionKind::completed, now, *item);
+    Decision& d = emit(l, DecisionKind::completed, now, *item);
     d.agent = cold[a].id;
-    erase_item(*item);
+    erase_item(l, *item);
     return std::nullopt;
   }
 
-  std::optional<Error> check_offer(const ExternalId& item_id, const ExternalId& agent_id, Item*& item,
+  std::optional<Error> check_offer(Lane& l, const ExternalId& item_id, const ExternalId& agent_id, Item*& item,
                                    AgentIndex& agent) {
-    item = find_item(item_id);
+    item = find_item(l, item_id);
     if (!item) return unknown_item(item_id);
     agent = find_agent(agent_id);
     if (agent == kNoAgent) return unknown_agent(agent_id);
@@ -1471,35 +1532,35 @@ struct Kernel::State {
     return std::nullopt;
   }
 
-  std::optional<Error> on(const OfferAccept& e, Timestamp now, std::vector<QueueId>&) {
+  std::optional<Error> on(const OfferAccept& e, Timestamp now, Lane& l) {
     Item* item = nullptr;
     AgentIndex a = kNoAgent;
-    if (auto err = check_offer(e.item, e.agent, item, a)) return err;
+    if (auto err = check_offer(l, e.item, e.agent, item, a)) return err;
     item->state = ItemState::assigned;  // R6: the capacity reserved at the offer is kept
-    Decision& d = emit(DecisionKind::assigned, now, *item);
+    Decision& d = emit(l, DecisionKind::assigned, now, *item);
     d.agent = cold[a].id;
     d.decided_by = DecidedBy::accepted;
     return std::nullopt;
   }
-  std::optional<Error> on(const OfferDecline& e, Timestamp now, std::vector<QueueId>& triggered) {
+  std::optional<Error> on(const OfferDecline& e, Timestamp now, Lane& l) {
     Item* item = nullptr;
     AgentIndex a = kNoAgent;
-    if (auto err = check_offer(e.item, e.agent, item, a)) return err;
-    decline(*item, a, RequeueReason::declined, now, triggered);
+    if (auto err = check_offer(l, e.item, e.agent, item, a)) return err;
+    decline(l, *item, a, RequeueReason::declined, now, l.triggered);
     return std::nullopt;
   }
-  std::optional<Error> on(const OfferTimeout& e, Timestamp now, std::vector<QueueId>& triggered) {
+  std::optional<Error> on(const OfferTimeout& e, Timestamp now, Lane& l) {
     Item* item = nullptr;
     AgentIndex a = kNoAgent;
-    if (auto err = check_offer(e.item, e.agent, item, a)) return err;
-    decline(*item, a, RequeueReason::timed_out, now, triggered);
+    if (auto err = check_offer(l, e.item, e.agent, item, a)) return err;
+    decline(l, *item, a, RequeueReason::timed_out, now, l.triggered);
     return std::nullopt;
   }
 
   // R15: bypasses presence, skills and the decline limit, never I1.
-  std::optional<Error> assign_by_hand(const ExternalId& item_id, const ExternalId& agent_id, bool pick,
+  std::optional<Error> assign_by_hand(Lane& l, const ExternalId& item_id, const ExternalId& agent_id, bool pick,
                                       Timestamp now) {
-    Item* item = find_item(item_id);
+    Item* item = find_item(l, item_id);
     if (!item) return unknown_item(item_id);
     const AgentIndex a = find_agent(agent_id);
     if (a == kNoAgent) return unknown_agent(agent_id);
@@ -1530,25 +1591,32 @@ struct Kernel::State {
     item->state = ItemState::assigned;
     item->agent = a;
     refresh_agent(a);
-    Decision& d = emit(DecisionKind::assigned, now, *item);
+    Decision& d = emit(l, DecisionKind::assigned, now, *item);
     d.agent = cold[a].id;
     d.decided_by = pick ? DecidedBy::pick : DecidedBy::manual;
     return std::nullopt;
   }
-  std::optional<Error> on(const ManualAssign& e, Timestamp now, std::vector<QueueId>&) {
-    return assign_by_hand(e.item, e.agent, false, now);
+  std::optional<Error> on(const ManualAssign& e, Timestamp now, Lane& l) {
+    return assign_by_hand(l, e.item, e.agent, false, now);
   }
-  std::optional<Error> on(const AgentPick& e, Timestamp now, std::vector<QueueId>&) {
-    return assign_by_hand(e.item, e.agent, true, now);
+  std::optional<Error> on(const AgentPick& e, Timestamp now, Lane& l) {
+    return assign_by_hand(l, e.item, e.agent, true, now);
   }
-  std::optional<Error> on(const Tick&, Timestamp, std::vector<QueueId>&) { return std::nullopt; }
+  std::optional<Error> on(const Tick&, Timestamp, Lane& l) { return std::nullopt; }
 
   void apply(const Event& event, std::vector<Decision>& sink) {
-    out = &sink;
-    const Timestamp now = advance_to(event.time);
-    std::vector<QueueId> triggered;
+    main.out = &sink;
+    const Timestamp now = advance_to(main, event.time);
+    apply_at(main, event, now);
+    main.out = nullptr;
+  }
+
+  // The event itself at `now`, after the clock has advanced (R11: validate, apply, cycle).
+  void apply_at(Lane& l, const Event& event, Timestamp now) {
+    std::vector<Decision>& sink = *l.out;
+    l.triggered.clear();
     const std::optional<Error> err =
-        std::visit([&](const auto& body) { return on(body, now, triggered); }, event.body);
+        std::visit([&](const auto& body) { return on(body, now, l); }, event.body);
     if (err) {
       Decision& d = sink.emplace_back();
       d.kind = DecisionKind::error;
@@ -1558,9 +1626,8 @@ struct Kernel::State {
       d.sequence = event.sequence;
       d.offending = std::make_shared<const Event>(event);
     } else {
-      run_cycle(triggered, now);
+      run_cycle(l, l.triggered, now);
     }
-    out = nullptr;
   }
 
   // ---- checks and views ------------------------------------------------------------------------

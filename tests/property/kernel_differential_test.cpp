@@ -1,0 +1,337 @@
+// Differential test of the kernel against the reference router: seeded random configurations
+// (random_rich_config: every assignment method, every order-by kind, prioritization rulesets,
+// both skill matching modes, calendars, affinity, offer timeouts, wrap-up, periodic cycles) and
+// closed-loop random event streams (StreamGenerator: accepts, declines, timeouts and completions
+// that mostly answer real offers and assignments, manual assignments and picks, presence and
+// capacity churn, agents coming and going, transfers, cancels, updates, and invalid events).
+//
+//   decisions   Kernel::apply decides exactly as ReferenceRouter::apply, decision by decision
+//               (Decision::same_decision), event by event; live_item_count() agrees after every
+//               event and item() agrees for every live item at each checkpoint.
+//   invariants  Kernel::check_invariants() is empty at every checkpoint (every 97 events).
+//   I5          the same stream given to apply_batch in chunks of 64 with two threads gives the
+//               same decisions.
+//
+// 100,000 events per seed (10,000 under a sanitizer or in a build with assertions on). For a
+// longer soak: SWITCHBOARD_DIFF_EVENTS=<events per seed> and SWITCHBOARD_DIFF_SEEDS=<extra seeds>.
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <chrono>
+#include <cstdlib>
+#include <deque>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "random_stream.hpp"
+#include "router_harness.hpp"
+#include "switchboard/kernel.hpp"
+#include "switchboard/reference_router.hpp"
+
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
+#define SWITCHBOARD_DIFF_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
+#define SWITCHBOARD_DIFF_SANITIZED 1
+#endif
+#endif
+
+namespace switchboard::testing {
+namespace {
+
+#if defined(SWITCHBOARD_DIFF_SANITIZED) || !defined(NDEBUG)
+constexpr std::size_t kDefaultEventsPerSeed = 10'000;  // ThreadSanitizer, ASan, Debug: 10x fewer
+#else
+constexpr std::size_t kDefaultEventsPerSeed = 100'000;
+#endif
+constexpr std::size_t kCheckEvery = 97;  // invariants and item views
+constexpr std::size_t kBatch = 64;       // apply_batch chunk
+constexpr std::size_t kHistory = 10;     // decisions shown before a difference
+
+std::size_t events_per_seed() {
+  if (const char* env = std::getenv("SWITCHBOARD_DIFF_EVENTS")) {
+    const long long n = std::atoll(env);
+    if (n > 0) return static_cast<std::size_t>(n);
+  }
+  return kDefaultEventsPerSeed;
+}
+
+// Seeds: odd seeds use two independent clusters of agents and queues (so that apply_batch has
+// parts to run in parallel), seeds divisible by 3 three clusters, the rest one connected graph.
+int clusters_of(std::uint64_t seed) { return seed % 3 == 0 ? 3 : (seed % 2 == 1 ? 2 : 1); }
+
+std::string show(const std::deque<Decision>& decisions) {
+  std::string s;
+  for (const Decision& d : decisions) s += "\n    " + describe(d);
+  return s.empty() ? "\n    (none)" : s;
+}
+
+std::string show(const std::vector<Decision>& decisions, std::size_t from, std::size_t to) {
+  std::string s;
+  for (std::size_t i = from; i < to && i < decisions.size(); ++i) s += "\n    " + describe(decisions[i]);
+  return s.empty() ? "\n    (none)" : s;
+}
+
+std::string show(const ItemView& v) {
+  std::ostringstream s;
+  s << v.id.to_string() << " " << to_string(v.state) << " queue=" << v.queue
+    << " agent=" << (v.agent ? v.agent->to_string() : "-") << " declines={";
+  for (const auto& [agent, n] : v.declines) s << agent.to_string() << ":" << n << " ";
+  s << "}";
+  return s.str();
+}
+
+bool same(const ItemView& a, const ItemView& b) {
+  return a.id == b.id && a.state == b.state && a.queue == b.queue && a.agent == b.agent &&
+         a.declines == b.declines;
+}
+
+// The first index at which two decision lists differ, or nullopt when they are the same.
+std::optional<std::size_t> first_difference(const std::vector<Decision>& a, std::size_t a_from,
+                                            const std::vector<Decision>& b, std::size_t b_from,
+                                            std::size_t n_a, std::size_t n_b) {
+  const std::size_t n = std::min(n_a, n_b);
+  for (std::size_t i = 0; i < n; ++i) {
+    if (!a[a_from + i].same_decision(b[b_from + i])) return i;
+  }
+  if (n_a != n_b) return n;
+  return std::nullopt;
+}
+
+struct SeedRun {
+  Config config;
+  std::vector<Event> events;
+  std::vector<Decision> decisions;   // the reference's, in order
+  std::vector<std::size_t> offsets;  // decisions of event i: [offsets[i], offsets[i + 1])
+  StreamCounts counts;
+};
+
+class KernelDifferential : public ::testing::TestWithParam<std::uint64_t> {
+ protected:
+  // Generates the stream closed-loop against the reference router and runs the kernel in lock
+  // step with it; stops at the first difference.
+  void lock_step(std::uint64_t seed, SeedRun& run) {
+    const int clusters = clusters_of(seed);
+    ReferenceRouter reference(run.config);
+    Result<Kernel> created = Kernel::create(run.config, KernelOptions{});
+    ASSERT_TRUE(created.has_value()) << "seed " << seed << ": Kernel::create refused the configuration: "
+                                     << created.error().message;
+    Kernel kernel = std::move(created).value();
+    StreamGenerator generator(seed, run.config, clusters);
+    const std::size_t n = events_per_seed();
+    run.events.reserve(n);
+    run.offsets.reserve(n + 1);
+    run.offsets.push_back(0);
+
+    std::deque<Decision> last_reference;
+    std::deque<Decision> last_kernel;
+    std::vector<Decision> ref_out;
+    std::vector<Decision> ker_out;
+    auto remember = [](std::deque<Decision>& last, const Decision& d) {
+      last.push_back(d);
+      if (last.size() > kHistory) last.pop_front();
+    };
+
+    {
+      const std::string problem = kernel.check_invariants();
+      ASSERT_EQ(problem, "") << "seed " << seed << ": kernel invariants at creation";
+      ASSERT_EQ(kernel.live_item_count(), reference.live_item_count());
+    }
+    for (std::size_t i = 0; i < n; ++i) {
+      Event event = generator.next(reference);
+      ref_out.clear();
+      ker_out.clear();
+      reference.apply(event, ref_out);
+      kernel.apply(event, ker_out);
+      const std::optional<std::size_t> diff =
+          first_difference(ref_out, 0, ker_out, 0, ref_out.size(), ker_out.size());
+      if (diff) {
+        for (std::size_t k = 0; k < *diff; ++k) {
+          remember(last_reference, ref_out[k]);
+          remember(last_kernel, ker_out[k]);
+        }
+        const std::size_t from = events_before(run.events.size(), 5);
+        std::ostringstream events;
+        for (std::size_t k = from; k < run.events.size(); ++k) events << "\n    " << describe(run.events[k]);
+        FAIL() << "seed " << seed << ", event index " << i << " (Kernel::apply, threads 1): the kernel "
+               << "decides differently\n  event: " << describe(event)
+               << "\n  reference decision #" << *diff << " of this event: "
+               << (*diff < ref_out.size() ? describe(ref_out[*diff]) : std::string("(none)"))
+               << "\n  kernel    decision #" << *diff << " of this event: "
+               << (*diff < ker_out.size() ? describe(ker_out[*diff]) : std::string("(none)"))
+               << "\n  all reference decisions of this event:" << show(ref_out, 0, ref_out.size())
+               << "\n  all kernel decisions of this event:" << show(ker_out, 0, ker_out.size())
+               << "\n  last " << kHistory << " reference decisions before the difference:"
+               << show(last_reference)
+               << "\n  last " << kHistory << " kernel decisions before the difference:"
+               << show(last_kernel) << "\n  the events before it:" << events.str();
+      }
+      for (const Decision& d : ref_out) remember(last_reference, d);
+      for (const Decision& d : ker_out) remember(last_kernel, d);
+      generator.observe(event, ref_out);
+      count_decisions(event, ref_out, run.counts);
+      run.decisions.insert(run.decisions.end(), ref_out.begin(), ref_out.end());
+      run.offsets.push_back(run.decisions.size());
+      run.events.push_back(std::move(event));
+
+      ASSERT_EQ(kernel.live_item_count(), reference.live_item_count())
+          << "seed " << seed << ", event index " << i << ": live items differ after "
+          << describe(run.events.back());
+      if (i % kCheckEvery == kCheckEvery - 1 || i + 1 == n) {
+        checkpoint(seed, i, kernel, reference, generator, run.events.back());
+        if (HasFatalFailure() || HasFailure()) return;
+      }
+    }
+  }
+
+  static std::size_t events_before(std::size_t index, std::size_t count) {
+    return index > count ? index - count : 0;
+  }
+
+  void checkpoint(std::uint64_t seed, std::size_t i, const Kernel& kernel,
+                  const ReferenceRouter& reference, const StreamGenerator& generator,
+                  const Event& event) {
+    const std::string problem = kernel.check_invariants();
+    ASSERT_EQ(problem, "") << "seed " << seed << ", event index " << i
+                           << ": kernel.check_invariants() after " << describe(event);
+    for (const auto& [id, ledger] : generator.ledger()) {
+      const std::optional<ItemView> r = reference.item(id);
+      const std::optional<ItemView> k = kernel.item(id);
+      ASSERT_TRUE(r.has_value()) << "seed " << seed << ": the ledger holds " << id.to_string();
+      ASSERT_TRUE(k.has_value()) << "seed " << seed << ", event index " << i << ": the kernel lost item "
+                                 << id.to_string() << " (reference: " << show(*r) << ")";
+      ASSERT_TRUE(same(*r, *k)) << "seed " << seed << ", event index " << i << ": item views differ\n"
+                                << "  reference: " << show(*r) << "\n  kernel:    " << show(*k);
+    }
+  }
+
+  // I5: the same stream through apply_batch in chunks, on two threads.
+  void batched(std::uint64_t seed, const SeedRun& run, std::uint64_t& parallel_events) {
+    Result<Kernel> created = Kernel::create(run.config, KernelOptions{.threads = 2});
+    ASSERT_TRUE(created.has_value()) << created.error().message;
+    Kernel kernel = std::move(created).value();
+    std::vector<Decision> out;
+    const std::span<const Event> events(run.events);
+    for (std::size_t start = 0; start < events.size(); start += kBatch) {
+      const std::size_t count = std::min(kBatch, events.size() - start);
+      out.clear();
+      kernel.apply_batch(events.subspan(start, count), out);
+      parallel_events += kernel.parallel_events();
+      const std::size_t from = run.offsets[start];
+      const std::size_t expected = run.offsets[start + count] - from;
+      const std::optional<std::size_t> diff =
+          first_difference(run.decisions, from, out, 0, expected, out.size());
+      if (diff) {
+        // The event whose decision differs: the one whose reference decisions hold the index.
+        const std::size_t at = from + *diff;
+        std::size_t e = start;
+        while (e + 1 < start + count && run.offsets[e + 1] <= at) ++e;
+        const std::size_t shown = *diff > kHistory ? *diff - kHistory : 0;
+        const std::size_t history_from = at > kHistory ? at - kHistory : 0;
+        FAIL() << "seed " << seed << ", event index " << e << " (apply_batch, threads 2, chunk of "
+               << count << " events from index " << start << "): decisions differ from apply() (I5)"
+               << "\n  event: " << describe(run.events[e])
+               << "\n  reference decision: "
+               << (*diff < expected ? describe(run.decisions[at]) : std::string("(none)"))
+               << "\n  batch     decision: "
+               << (*diff < out.size() ? describe(out[*diff]) : std::string("(none)"))
+               << "\n  last reference decisions before it:" << show(run.decisions, history_from, at)
+               << "\n  last batch decisions before it:" << show(out, shown, *diff);
+      }
+      if ((start / kBatch) % 8 == 7 || start + count == events.size()) {
+        const std::string problem = kernel.check_invariants();
+        ASSERT_EQ(problem, "") << "seed " << seed << ", after apply_batch of events [" << start
+                               << ", " << start + count << "): kernel.check_invariants()";
+      }
+    }
+  }
+};
+
+TEST_P(KernelDifferential, KernelDecidesAsTheReferenceEventByEventAndInBatchesOnTwoThreads) {
+  const std::uint64_t seed = GetParam();
+  const auto started = std::chrono::steady_clock::now();
+  SeedRun run;
+  Rng config_rng(seed);
+  run.config = random_rich_config(config_rng, clusters_of(seed));
+  lock_step(seed, run);
+  if (HasFailure()) return;
+  const auto stepped = std::chrono::steady_clock::now();
+  std::uint64_t parallel_events = 0;
+  batched(seed, run, parallel_events);
+  if (HasFailure()) return;
+  const auto finished = std::chrono::steady_clock::now();
+
+  // The stream was rich (otherwise agreement says little).
+  const StreamCounts& c = run.counts;
+  auto count = [&](const std::string& key) -> std::uint64_t {
+    const auto it = c.decisions.find(key);
+    return it == c.decisions.end() ? 0 : it->second;
+  };
+  std::ostringstream summary;
+  summary << "seed " << seed << " (" << clusters_of(seed) << " cluster(s), "
+          << run.config.queues.size() << " queues, " << run.config.profiles.size() << " profiles, "
+          << run.events.size() << " events, " << run.decisions.size() << " decisions, "
+          << parallel_events << " events on worker tasks; lock step "
+          << std::chrono::duration<double>(stepped - started).count() << " s, batches "
+          << std::chrono::duration<double>(finished - stepped).count() << " s):";
+  for (const auto& [k, n] : c.decisions) summary << " " << k << "=" << n;
+  summary << " | errors:";
+  for (const auto& [k, n] : c.errors) summary << " " << k << "=" << n;
+  std::cout << "[ coverage ] " << summary.str() << "\n";
+  SCOPED_TRACE(summary.str());
+  const std::uint64_t scale = run.events.size() / 1'000;  // per thousand events
+  EXPECT_GT(count("offer/method") + count("offer/rule"), 20 * scale);
+  EXPECT_GT(count("assigned/accepted"), 10 * scale);
+  EXPECT_GT(count("completed"), 8 * scale);
+  EXPECT_GT(count("requeued/declined"), 2 * scale);
+  EXPECT_GT(count("requeued/timed_out(host)") + count("requeued/timed_out(timer)"), scale);
+  EXPECT_GT(count("assigned/manual") + count("assigned/pick"), scale);
+  EXPECT_GT(count("cancelled"), scale);
+  EXPECT_GT(count("transferred"), scale);
+  EXPECT_GT(count("error"), 10 * scale);
+  EXPECT_GE(c.errors.size(), 12u);
+}
+
+std::vector<std::uint64_t> seeds() {
+  std::vector<std::uint64_t> s = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  if (const char* env = std::getenv("SWITCHBOARD_DIFF_SEEDS")) {
+    const long long extra = std::atoll(env);
+    for (long long i = 0; i < extra; ++i) s.push_back(1'000 + static_cast<std::uint64_t>(i));
+  }
+  return s;
+}
+
+INSTANTIATE_TEST_SUITE_P(Seeds, KernelDifferential, ::testing::ValuesIn(seeds()),
+                         [](const ::testing::TestParamInfo<std::uint64_t>& param_info) {
+                           return "seed" + std::to_string(param_info.param);
+                         });
+
+TEST(KernelDifferentialConfig, EveryRichConfigurationIsWithinTheKernelLimits) {
+  for (std::uint64_t seed = 1; seed <= 200; ++seed) {
+    Rng rng(seed);
+    const Config config = random_rich_config(rng, clusters_of(seed));
+    ASSERT_LE(config.profiles.size(), kKernelMaxProfiles) << "seed " << seed;
+    const Result<Kernel> kernel = Kernel::create(config);
+    ASSERT_TRUE(kernel.has_value()) << "seed " << seed << ": " << kernel.error().message;
+  }
+}
+
+TEST(KernelDifferentialConfig, AConfigurationWithFiveProfilesIsRefused) {
+  Rng rng(7);
+  Config config = random_rich_config(rng);
+  while (config.profiles.size() < kKernelMaxProfiles + 1) {
+    config.profiles.push_back(ProfileConfig{"extra" + std::to_string(config.profiles.size()), false});
+  }
+  const Result<Kernel> kernel = Kernel::create(config);
+  ASSERT_FALSE(kernel.has_value());
+  EXPECT_EQ(kernel.error().code, ErrorCode::config_invalid_value);
+}
+
+}  // namespace
+}  // namespace switchboard::testing
