@@ -1,7 +1,6 @@
 #pragma once
 // The engines the benchmark replays a workload through: the reference router (the oracle and the
-// naive baseline) and the kernel. The kernel runs at 1 thread only until its parallel batches
-// exist (docs/kernel.md, "Next: parallel batches"): a "2 threads" row that ran on one would lie.
+// naive baseline) and the kernel at 1 and 2 threads.
 //
 // Not thread-safe: the benchmark owns an Engine on one thread; an engine that decides on threads
 // of its own hides them behind apply() and drain().
@@ -51,7 +50,8 @@ class ReferenceEngine final : public Engine {
 // batch is full, and drain() applies the rest.
 class KernelEngine final : public Engine {
  public:
-  KernelEngine(const Config& config, std::size_t batch) : kernel_(make(config)), batch_(batch) {
+  KernelEngine(const Config& config, int threads, std::size_t batch)
+      : kernel_(make(config, threads)), batch_(batch) {
     pending_.reserve(batch_);
   }
   void apply(const Event& event, std::vector<Decision>& out) override {
@@ -68,8 +68,10 @@ class KernelEngine final : public Engine {
   }
 
  private:
-  static Kernel make(const Config& config) {
-    Result<Kernel> kernel = Kernel::create(config);
+  static Kernel make(const Config& config, int threads) {
+    KernelOptions options;
+    options.threads = threads;
+    Result<Kernel> kernel = Kernel::create(config, options);
     if (!kernel) throw std::invalid_argument("bench: the kernel refused the workload: " + kernel.error().message);
     return std::move(kernel).value();
   }
@@ -95,8 +97,8 @@ inline std::vector<EngineKind> engines() {
   kinds.push_back(EngineKind{"reference", {1}, true, [](const Config& config, int) {
                                return std::unique_ptr<Engine>(new ReferenceEngine(config));
                              }});
-  kinds.push_back(EngineKind{"kernel", {1}, false, [](const Config& config, int) {
-                               return std::unique_ptr<Engine>(new KernelEngine(config, 256));
+  kinds.push_back(EngineKind{"kernel", {1, 2}, false, [](const Config& config, int threads) {
+                               return std::unique_ptr<Engine>(new KernelEngine(config, threads, 1024));
                              }});
   return kinds;
 }

@@ -15,7 +15,12 @@
 
 #include "switchboard/kernel.hpp"
 
+#include <oneapi/tbb/task_arena.h>
+#include <oneapi/tbb/task_group.h>
+
 #include <algorithm>
+#include <limits>
+#include <type_traits>
 #include <atomic>
 #include <cassert>
 #include <map>
@@ -181,7 +186,10 @@ struct Shard {
   std::vector<RankKey> key;                // the key under which the member is in `ready`
   std::vector<std::uint8_t> indexed;       // 1 = in `ready`
   std::set<RankKey, RankLess> ready;
-  Stamp stamp = 0;             // last change of any member (a global counter's value)
+  // agent -> its position in the arrays above. Membership tests read only the shard's own data,
+  // so a lane never looks at an agent of another component to learn it is not a member.
+  std::unordered_map<AgentIndex, std::uint32_t> pos_of;
+  Stamp stamp = 0;             // last change of any member (counts this shard's changes)
   Stamp log_floor = 0;         // changes after this stamp are all in `log`
   std::vector<Change> log;     // recent member changes, oldest first
 
@@ -291,18 +299,24 @@ struct Kernel::State {
   std::unordered_map<ExternalId, ItemSlot> item_index;
   std::size_t live_items = 0;
   std::uint64_t next_seq = 0;
-  // Offer serials and shard stamps only need to be unique and to grow in each lane's program
-  // order; relaxed fetch_add gives both, from any lane.
-  std::atomic<std::uint64_t> next_serial{0};
+
 
   std::vector<Shard> shards;
-  std::atomic<Stamp> next_stamp{0};
+
 
   Timestamp clock = kNever;
   std::vector<Timestamp> next_periodic;
   std::priority_queue<Timer, std::vector<Timer>, TimerAfter> timers;
 
   Lane main;  // the driver's lane: every sequential apply
+
+  // Parallel batches (apply_batch with threads > 1).
+  std::unique_ptr<tbb::task_arena> arena;
+  std::vector<Lane> lanes;
+  std::vector<std::uint32_t> queue_component;  // union of queues that share an agent
+  bool components_stale = true;
+  Timestamp shortest_timer = std::numeric_limits<Timestamp>::max();  // min timeout / wrap-up
+  std::uint64_t parallel_events = 0;
 
   State(Config c, KernelOptions o) : config(std::move(c)), options(o) {
     const std::size_t nq = config.queues.size();
@@ -352,6 +366,11 @@ struct Kernel::State {
     shards.reserve(nq);
     for (std::size_t q = 0; q < nq; ++q) shards.emplace_back(&cold);
     next_periodic.assign(config.channels.size(), kNever);
+    for (const ChannelConfig& channel : config.channels) {
+      for (Timestamp d : {channel.offer_timeout_ms, channel.wrap_up_ms}) {
+        if (d > 0) shortest_timer = std::min(shortest_timer, d);
+      }
+    }
     for (const AgentSeed& seed : config.agents) {
       const AgentIndex a = new_agent(seed.id, 0);
       hot.presence[a] = seed.presence;
@@ -505,7 +524,7 @@ struct Kernel::State {
     return key;
   }
   void note_change(Shard& shard, AgentIndex a) {
-    shard.stamp = next_stamp.fetch_add(1, std::memory_order_relaxed) + 1;
+    ++shard.stamp;  // shard-local: lanes never share a counter (no cache line ping-pong)
     shard.log.push_back(Change{shard.stamp, a});
     if (shard.log.size() > 2 * kLogKeep) {
       const std::size_t drop = shard.log.size() - kLogKeep;
@@ -540,6 +559,7 @@ struct Kernel::State {
     for (const MemberRef& m : cold[a].queues) refresh_member(m.queue, m.pos);
   }
   void join(AgentIndex a, QueueId q, Timestamp now) {
+    components_stale = true;
     Shard& shard = shards[q];
     const auto pos = static_cast<std::uint32_t>(shard.members.size());
     shard.members.push_back(a);
@@ -547,6 +567,7 @@ struct Kernel::State {
     shard.last_assignment.push_back(kNever);
     shard.key.push_back(RankKey{});
     shard.indexed.push_back(0);
+    shard.pos_of[a] = pos;
     auto& refs = cold[a].queues;
     refs.insert(std::upper_bound(refs.begin(), refs.end(), q,
                                  [](QueueId x, const MemberRef& m) { return x < m.queue; }),
@@ -568,10 +589,12 @@ struct Kernel::State {
       shard.last_assignment[pos] = shard.last_assignment[last];
       shard.key[pos] = shard.key[last];
       shard.indexed[pos] = shard.indexed[last];
+      shard.pos_of[moved] = pos;
       for (MemberRef& m : cold[moved].queues) {
         if (m.queue == q) m.pos = pos;
       }
     }
+    shard.pos_of.erase(a);
     shard.members.pop_back();
     shard.joined.pop_back();
     shard.last_assignment.pop_back();
@@ -795,7 +818,7 @@ struct Kernel::State {
         if (it != agent_index.end()) item.affinity_index = it->second;
       }
       const AgentIndex a = item.affinity_index;
-      if (a != kNoAgent && exists(a) && member_pos(a, q) >= 0 && eligible(a, item, need, now) &&
+      if (a != kNoAgent && shard.pos_of.count(a) != 0 && eligible(a, item, need, now) &&
           declines_of(item, a) == 0) {
         return offer(l, item, a, need, now, DecidedBy::affinity, 0);
       }
@@ -809,7 +832,7 @@ struct Kernel::State {
       for (auto it = shard.log.rbegin(); it != shard.log.rend() && it->stamp > item.failed_stamp; ++it) {
         const AgentIndex a = it->agent;
         if (std::find(candidates.begin(), candidates.end(), a) != candidates.end()) continue;
-        if (!exists(a) || member_pos(a, q) < 0 || !eligible(a, item, need, now)) continue;
+        if (shard.pos_of.count(a) == 0 || !eligible(a, item, need, now)) continue;
         candidates.push_back(a);
       }
     } else if (queue.method != AssignmentMethod::custom) {
@@ -880,7 +903,7 @@ struct Kernel::State {
     item.state = ItemState::offered;
     item.agent = a;
     item.offered_at = now;
-    item.offer_serial = next_serial.fetch_add(1, std::memory_order_relaxed) + 1;
+    ++item.offer_serial;  // per slot, kept across the slot's reuse: stale timers never match
     item.failed_stamp = 0;
     const Timestamp timeout = queue_info[item.queue].offer_timeout_ms;
     if (timeout > 0) push_timer(l, Timer{now + timeout, 1, item.id, a, slot_of(item), item.offer_serial});
@@ -1390,7 +1413,9 @@ struct Kernel::State {
       items.emplace_back();
     }
     Item& item = items[slot];
+    const std::uint64_t serial = item.offer_serial;
     item = Item{};
+    item.offer_serial = serial;
     item.id = e.item;
     item.seq = l.overlay ? l.arrival_seq : next_seq++;
     item.queue = e.queue;
@@ -1630,6 +1655,243 @@ struct Kernel::State {
     }
   }
 
+
+  // ---- parallel batches (docs/kernel.md, "Parallel batches") -----------------------------------
+  //
+  // Queues that share an agent form a component. Events of one batch segment that touch
+  // different components touch disjoint agents, items and shards, so each lane applies its
+  // components' events in batch order and nothing a lane reads is written by another. The driver
+  // cuts a segment wherever that could fail (a join, a new agent, an event spanning two
+  // components, an item id already seen in another component) and wherever a timer could come
+  // due, so that every event's decisions are exactly those of a sequential apply; it then
+  // concatenates the lanes' decisions in event order. Decisions are the same at any thread
+  // count (I5).
+
+  static constexpr std::uint64_t kAnyComponent = ~std::uint64_t{0};
+  static constexpr std::uint64_t kCut = ~std::uint64_t{0} - 1;
+
+  void compute_components() {
+    const std::size_t nq = config.queues.size();
+    std::vector<std::uint32_t> parent(nq);
+    std::iota(parent.begin(), parent.end(), 0u);
+    const auto find = [&](std::uint32_t x) {
+      while (parent[x] != x) x = parent[x] = parent[parent[x]];
+      return x;
+    };
+    for (AgentIndex a = 0; a < cold.size(); ++a) {
+      const auto& refs = cold[a].queues;
+      for (std::size_t k = 1; k < refs.size(); ++k) {
+        const std::uint32_t x = find(refs[0].queue), y = find(refs[k].queue);
+        if (x != y) parent[std::max(x, y)] = std::min(x, y);
+      }
+    }
+    queue_component.resize(nq);
+    for (std::uint32_t q = 0; q < nq; ++q) queue_component[q] = find(q);
+    components_stale = false;
+  }
+
+  [[nodiscard]] std::uint64_t agent_component(AgentIndex a) const {
+    if (a == kNoAgent) return kAnyComponent;
+    if (cold[a].queues.empty()) return config.queues.size() + std::uint64_t{a};  // on its own
+    return queue_component[cold[a].queues.front().queue];
+  }
+  static std::uint64_t combine(std::uint64_t x, std::uint64_t y) {
+    if (x == kAnyComponent) return y;
+    if (y == kAnyComponent || x == y) return x;
+    return kCut;
+  }
+
+  // Which component an event touches (state at the segment's start plus the ids the segment has
+  // already placed), or kCut when it must not run in a lane.
+  std::uint64_t event_component(const Event& event,
+                                std::unordered_map<ExternalId, std::uint64_t>& item_component) const {
+    const auto of_agent = [&](const ExternalId& id) { return agent_component(find_agent(id)); };
+    const auto of_item = [&](const ExternalId& id) -> std::uint64_t {
+      if (const auto it = item_component.find(id); it != item_component.end()) return it->second;
+      const auto live = item_index.find(id);
+      if (live == item_index.end()) return kAnyComponent;
+      const Item& item = items[live->second];
+      // An offered or assigned item's agent may have left the item's queue since.
+      return combine(queue_component[item.queue], agent_component(item.agent));
+    };
+    const auto place = [&](const ExternalId& id, std::uint64_t c) {
+      if (c != kCut && c != kAnyComponent) item_component[id] = c;
+      return c;
+    };
+    return std::visit(
+        [&](const auto& e) -> std::uint64_t {
+          using T = std::decay_t<decltype(e)>;
+          if constexpr (std::is_same_v<T, AgentUpsert>) {
+            return find_agent(e.agent) == kNoAgent ? kCut : of_agent(e.agent);  // new ids: driver
+          } else if constexpr (std::is_same_v<T, JoinQueue>) {
+            return kCut;  // joins merge components
+          } else if constexpr (std::is_same_v<T, AgentRemove> || std::is_same_v<T, PresenceChange> ||
+                               std::is_same_v<T, CapacityChange> || std::is_same_v<T, LeaveQueue>) {
+            return of_agent(e.agent);
+          } else if constexpr (std::is_same_v<T, ItemArrive>) {
+            if (e.queue >= config.queues.size()) return of_item(e.item);
+            std::uint64_t c = combine(queue_component[e.queue], of_item(e.item));
+            if (e.affinity_agent) c = combine(c, of_agent(*e.affinity_agent));
+            return place(e.item, c);
+          } else if constexpr (std::is_same_v<T, ItemTransfer>) {
+            if (e.queue >= config.queues.size()) return of_item(e.item);
+            return place(e.item, combine(of_item(e.item), queue_component[e.queue]));
+          } else if constexpr (std::is_same_v<T, ItemUpdate> || std::is_same_v<T, ItemCancel> ||
+                               std::is_same_v<T, ItemComplete>) {
+            return place(e.item, of_item(e.item));
+          } else if constexpr (std::is_same_v<T, Tick>) {
+            return kAnyComponent;
+          } else {  // accept, decline, timeout, manual assignment, pick: an item and an agent
+            return place(e.item, combine(of_item(e.item), of_agent(e.agent)));
+          }
+        },
+        event.body);
+  }
+
+  // The earliest timer that could fire: valid heap top or periodic cycle.
+  Timestamp next_due() {
+    while (!timers.empty() && !timer_valid(timers.top())) timers.pop();
+    Timestamp due = timers.empty() ? std::numeric_limits<Timestamp>::max() : timers.top().due;
+    for (Timestamp p : next_periodic) {
+      if (p != kNever) due = std::min(due, p);
+    }
+    return due;
+  }
+
+  void apply_batch(std::span<const Event> events, std::vector<Decision>& out) {
+    parallel_events = 0;
+    if (!arena) {
+      for (const Event& event : events) apply(event, out);
+      return;
+    }
+    std::unordered_map<ExternalId, std::uint64_t> item_component;
+    std::vector<std::uint64_t> component;
+    std::vector<Timestamp> at;
+    std::size_t i = 0;
+    while (i < events.size()) {
+      if (clock == kNever) {  // the first event starts the clock and the periodic timers
+        apply(events[i++], out);
+        continue;
+      }
+      if (components_stale) compute_components();
+      // Grow a segment while its events stay inside components and no timer can come due.
+      const Timestamp due = next_due();
+      item_component.clear();
+      component.clear();
+      at.clear();
+      Timestamp running = clock;
+      const Timestamp first = std::max(events[i].time, clock);
+      std::size_t j = i;
+      std::set<std::uint64_t> distinct;
+      while (j < events.size()) {
+        const Timestamp t = std::max(events[j].time, running);
+        if (t >= due || t - first >= shortest_timer) break;
+        const std::uint64_t c = event_component(events[j], item_component);
+        if (c == kCut) break;
+        component.push_back(c);
+        at.push_back(t);
+        if (c != kAnyComponent) distinct.insert(c);
+        running = t;
+        ++j;
+      }
+      if (j - i < 2 * options.min_events_per_task || distinct.size() < 2) {
+        // Not worth a handoff: apply sequentially up to the cut (at least one event).
+        const std::size_t end = std::max(j, i + 1);
+        for (; i < end; ++i) apply(events[i], out);
+        continue;
+      }
+      run_segment(events.subspan(i, j - i), component, at, distinct, out);
+      clock = running;
+      parallel_events += j - i;
+      i = j;
+    }
+  }
+
+  void run_segment(std::span<const Event> events, const std::vector<std::uint64_t>& component,
+                   const std::vector<Timestamp>& at, const std::set<std::uint64_t>& distinct,
+                   std::vector<Decision>& out) {
+    // Components to lanes, heaviest first onto the lightest lane.
+    std::unordered_map<std::uint64_t, std::size_t> weight;
+    for (std::uint64_t c : component) ++weight[c];
+    std::vector<std::pair<std::size_t, std::uint64_t>> order;
+    for (std::uint64_t c : distinct) order.emplace_back(weight[c], c);
+    std::sort(order.rbegin(), order.rend());
+    const std::size_t n_lanes = std::min<std::size_t>(lanes.size(), order.size());
+    std::vector<std::size_t> load(n_lanes, 0);
+    std::unordered_map<std::uint64_t, std::size_t> lane_of;
+    for (const auto& [w, c] : order) {
+      const std::size_t lane = static_cast<std::size_t>(std::min_element(load.begin(), load.end()) - load.begin());
+      lane_of[c] = lane;
+      load[lane] += w;
+    }
+    for (std::size_t k = 0; k < n_lanes; ++k) {
+      lanes[k].reset_overlay();
+      lanes[k].overlay = true;
+      lanes[k].out = &lanes[k].decisions;
+    }
+    // Reserve slots and arrival sequence numbers up front, in batch order (the lanes must not
+    // grow shared tables). A seq is the arrival's batch position: the same relative order as a
+    // sequential run, which is all R8 compares.
+    std::vector<ItemSlot> slot(events.size(), kNoSlot);
+    for (std::size_t k = 0; k < events.size(); ++k) {
+      const std::size_t lane = component[k] == kAnyComponent ? 0 : lane_of[component[k]];
+      lanes[lane].events.push_back(k);
+      if (!std::holds_alternative<ItemArrive>(events[k].body)) continue;
+      if (!free_slots.empty()) {
+        slot[k] = free_slots.back();
+        free_slots.pop_back();
+      } else {
+        slot[k] = static_cast<ItemSlot>(items.size());
+        items.emplace_back();
+      }
+    }
+    const std::uint64_t seq_base = next_seq;
+    next_seq += events.size();
+    std::vector<std::pair<std::size_t, std::size_t>> span_of(events.size());
+    const auto run_lane = [&](std::size_t lane_index) {
+      Lane& l = lanes[lane_index];
+      for (std::size_t k : l.events) {
+        const std::size_t begin = l.decisions.size();
+        l.arrival_slot = slot[k];
+        l.arrival_seq = seq_base + k;
+        l.arrival_used = false;
+        apply_at(l, events[k], at[k]);
+        if (slot[k] != kNoSlot && !l.arrival_used) l.freed.push_back(slot[k]);
+        span_of[k] = {begin, l.decisions.size()};
+      }
+    };
+    arena->execute([&] {
+      tbb::task_group group;
+      for (std::size_t k = 1; k < n_lanes; ++k) group.run([&, k] { run_lane(k); });
+      run_lane(0);
+      group.wait();
+    });
+    // Merge: decisions in event order; then what the lanes changed in the shared tables.
+    std::vector<std::size_t> lane_of_event(events.size(), 0);
+    for (std::size_t k = 0; k < n_lanes; ++k) {
+      for (std::size_t e : lanes[k].events) lane_of_event[e] = k;
+    }
+    for (std::size_t k = 0; k < events.size(); ++k) {
+      Lane& l = lanes[lane_of_event[k]];
+      for (std::size_t d = span_of[k].first; d < span_of[k].second; ++d) out.push_back(std::move(l.decisions[d]));
+    }
+    for (std::size_t k = 0; k < n_lanes; ++k) {
+      Lane& l = lanes[k];
+      for (const auto& [id, s] : l.index_delta) {
+        if (s == kNoSlot) {
+          item_index.erase(id);
+        } else {
+          item_index[id] = s;
+        }
+      }
+      free_slots.insert(free_slots.end(), l.freed.begin(), l.freed.end());
+      for (Timer& t : l.timers) timers.push(std::move(t));
+      live_items = static_cast<std::size_t>(static_cast<std::int64_t>(live_items) + l.live_delta);
+      l.overlay = false;
+      l.out = nullptr;
+    }
+  }
+
   // ---- checks and views ------------------------------------------------------------------------
 
   std::string check_invariants() const;
@@ -1771,8 +2033,13 @@ Result<Kernel> Kernel::create(Config config, KernelOptions options) {
       }
     }
   }
+  if (options.threads < 1) options.threads = 1;
   auto state = std::make_unique<State>(std::move(config), options);
   state->items.reserve(options.expected_items);
+  if (options.threads > 1) {
+    state->arena = std::make_unique<tbb::task_arena>(options.threads);
+    state->lanes.resize(static_cast<std::size_t>(options.threads));
+  }
   return Kernel(std::move(state));
 }
 
@@ -1784,8 +2051,10 @@ Kernel::~Kernel() = default;
 void Kernel::apply(const Event& event, std::vector<Decision>& out) { state_->apply(event, out); }
 
 void Kernel::apply_batch(std::span<const Event> events, std::vector<Decision>& out) {
-  for (const Event& event : events) state_->apply(event, out);
+  state_->apply_batch(events, out);
 }
+int Kernel::threads() const noexcept { return state_->options.threads; }
+std::uint64_t Kernel::parallel_events() const noexcept { return state_->parallel_events; }
 
 const Config& Kernel::config() const noexcept { return state_->config; }
 Timestamp Kernel::now() const noexcept { return state_->clock; }

@@ -22,6 +22,7 @@
 #include <cstdlib>
 #include <deque>
 #include <iostream>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <span>
@@ -283,6 +284,16 @@ TEST_P(KernelDifferential, KernelDecidesAsTheReferenceEventByEventAndInBatchesOn
   for (const auto& [k, n] : c.decisions) summary << " " << k << "=" << n;
   summary << " | errors:";
   for (const auto& [k, n] : c.errors) summary << " " << k << "=" << n;
+  std::map<std::string, std::uint64_t> offers_by_queue_kind;  // method / skill matching
+  for (const Decision& d : run.decisions) {
+    if (d.kind != DecisionKind::offer) continue;
+    const QueueConfig& q = run.config.queues[d.queue];
+    ++offers_by_queue_kind[std::string(to_string(q.method)) + "/" +
+                           std::string(to_string(q.skill_matching)) +
+                           (q.requires_working ? "/working" : "") + (q.is_fifo() ? "" : "/ruleset")];
+  }
+  summary << " | offers by queue:";
+  for (const auto& [k, n] : offers_by_queue_kind) summary << " " << k << "=" << n;
   std::cout << "[ coverage ] " << summary.str() << "\n";
   SCOPED_TRACE(summary.str());
   const std::uint64_t scale = run.events.size() / 1'000;  // per thousand events
@@ -299,7 +310,8 @@ TEST_P(KernelDifferential, KernelDecidesAsTheReferenceEventByEventAndInBatchesOn
 }
 
 std::vector<std::uint64_t> seeds() {
-  std::vector<std::uint64_t> s = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+  std::vector<std::uint64_t> s;
+  for (std::uint64_t seed = 1; seed <= 20; ++seed) s.push_back(seed);
   if (const char* env = std::getenv("SWITCHBOARD_DIFF_SEEDS")) {
     const long long extra = std::atoll(env);
     for (long long i = 0; i < extra; ++i) s.push_back(1'000 + static_cast<std::uint64_t>(i));

@@ -4,10 +4,11 @@
 // can take work, and packed capacity words reserved by compare-and-swap. docs/kernel.md explains
 // the design; docs/semantics.md the rules it implements.
 //
-// Threads: a Kernel is driven by one thread at a time (the caller of apply / apply_batch); it
-// starts no threads of its own yet. Parallel batches (components of the agent/queue graph on a
-// oneTBB task arena, merged back into single-thread order) are designed in docs/kernel.md,
-// "Next: parallel batches", and not built yet.
+// Threads: a Kernel is driven by one thread at a time (the caller of apply / apply_batch). With
+// KernelOptions::threads > 1, apply_batch runs the events of a batch that touch disjoint parts of
+// the agent/queue graph (its connected components) in parallel on a private oneTBB task arena and
+// merges their decisions back into the order a single thread produces: decisions are the same at
+// every thread count (I5), not just alike.
 
 #include <cstddef>
 #include <cstdint>
@@ -26,6 +27,11 @@
 namespace switchboard {
 
 struct KernelOptions {
+  // Worker threads of the kernel's task arena (1 = everything on the caller's thread).
+  int threads = 1;
+  // apply_batch runs a segment in parallel only when it holds at least twice this many events:
+  // a task handoff costs microseconds, so a task must carry a batch of work.
+  std::size_t min_events_per_task = 16;
   // Initial room for this many live items (the item table grows on demand).
   std::size_t expected_items = 0;
 };
@@ -56,7 +62,8 @@ class Kernel {
   // router's contract: clock, timers, validation, mutation, cycle).
   void apply(const Event& event, std::vector<Decision>& out);
   // Applies events in order; the decisions appended are exactly those of apply() called on each
-  // in turn (the entry point a host adapter feeds after a bulk dequeue).
+  // in turn (the entry point a host adapter feeds after a bulk dequeue). With threads > 1 the
+  // independent parts of the batch run in parallel.
   void apply_batch(std::span<const Event> events, std::vector<Decision>& out);
 
   // The configuration without its agent seeds (they live in the agent table; see agent()).
@@ -67,6 +74,9 @@ class Kernel {
   [[nodiscard]] std::optional<AgentView> agent(const ExternalId& id) const;
   [[nodiscard]] std::size_t live_item_count() const;
   [[nodiscard]] KernelFootprint footprint() const;
+  [[nodiscard]] int threads() const noexcept;
+  // Events the last apply_batch applied on parallel lanes (the rest ran on the caller's thread).
+  [[nodiscard]] std::uint64_t parallel_events() const noexcept;
 
   // I1..I3 as ReferenceRouter::check_invariants, plus the kernel's own consistency: every
   // capacity word equals the sum of the agent's holds and every shard index holds exactly the
