@@ -1317,7 +1317,7 @@ struct Kernel::State {
     return std::nullopt;
   }
 
-  std::optional<Error> on(const AgentRemove& e, Timestamp, Lane& l) {
+  std::optional<Error> on(const AgentRemove& e, Timestamp, Lane&) {
     const AgentIndex a = find_agent(e.agent);
     if (a == kNoAgent) return unknown_agent(e.agent);
     const auto open = std::count_if(cold[a].holds.begin(), cold[a].holds.end(),
@@ -1368,7 +1368,7 @@ struct Kernel::State {
     return std::nullopt;
   }
 
-  std::optional<Error> on(const LeaveQueue& e, Timestamp, Lane& l) {
+  std::optional<Error> on(const LeaveQueue& e, Timestamp, Lane&) {
     const AgentIndex a = find_agent(e.agent);
     if (a == kNoAgent) return unknown_agent(e.agent);
     if (auto err = check_queue(e.queue)) return err;
@@ -1627,7 +1627,7 @@ struct Kernel::State {
   std::optional<Error> on(const AgentPick& e, Timestamp now, Lane& l) {
     return assign_by_hand(l, e.item, e.agent, true, now);
   }
-  std::optional<Error> on(const Tick&, Timestamp, Lane& l) { return std::nullopt; }
+  std::optional<Error> on(const Tick&, Timestamp, Lane&) { return std::nullopt; }
 
   void apply(const Event& event, std::vector<Decision>& sink) {
     main.out = &sink;
