@@ -315,6 +315,7 @@ struct Kernel::State {
   std::vector<Lane> lanes;
   std::vector<std::uint32_t> queue_component;  // union of queues that share an agent
   bool components_stale = true;
+  bool single_component = false;  // every queue in one component: batches cannot split
   Timestamp shortest_timer = std::numeric_limits<Timestamp>::max();  // min timeout / wrap-up
   std::uint64_t parallel_events = 0;
 
@@ -1686,7 +1687,9 @@ struct Kernel::State {
       }
     }
     queue_component.resize(nq);
-    for (std::uint32_t q = 0; q < nq; ++q) queue_component[q] = find(q);
+    std::set<std::uint32_t> roots;
+    for (std::uint32_t q = 0; q < nq; ++q) roots.insert(queue_component[q] = find(q));
+    single_component = roots.size() <= 1;
     components_stale = false;
   }
 
@@ -1774,6 +1777,10 @@ struct Kernel::State {
         continue;
       }
       if (components_stale) compute_components();
+      if (single_component) {  // nothing to split: skip the segmentation pass altogether
+        for (; i < events.size() && !components_stale; ++i) apply(events[i], out);
+        continue;
+      }
       // Grow a segment while its events stay inside components and no timer can come due.
       const Timestamp due = next_due();
       item_component.clear();
