@@ -19,7 +19,9 @@
 #include <oneapi/tbb/task_group.h>
 
 #include <algorithm>
+#include <functional>
 #include <limits>
+#include <thread>
 #include <type_traits>
 #include <atomic>
 #include <cassert>
@@ -318,6 +320,57 @@ struct Kernel::State {
   bool single_component = false;  // every queue in one component: batches cannot split
   Timestamp shortest_timer = std::numeric_limits<Timestamp>::max();  // min timeout / wrap-up
   std::uint64_t parallel_events = 0;
+
+  // The lane crew of one apply_batch call: oneTBB tasks that stay in the arena for the whole
+  // batch and claim the lanes of each segment as the driver posts them. A spin handoff costs far
+  // less than waking a worker per segment (on the 2-core VM a sleeping oneTBB worker often
+  // arrived after the segment was over). The driver claims lanes the same way, so it runs every
+  // lane itself when no worker has arrived: slower, never stuck.
+  //
+  // `claim` packs epoch (bits 40..63), lane count (20..39) and the next unclaimed lane (0..19).
+  // The driver stores a new epoch with release after writing the segment (crew_run and
+  // everything it reads); a claimer's successful CAS (acq_rel) continues that release sequence,
+  // so it sees the segment. Claims of a stale epoch fail the CAS. `done` counts finished lanes:
+  // fetch_add(release) after a lane, load(acquire) by the driver before it merges.
+  std::atomic<std::uint64_t> claim{0};
+  std::atomic<std::size_t> done{0};
+  std::atomic<bool> crew_stop{false};
+  std::uint64_t epoch = 0;
+  std::function<void(std::size_t)> crew_run;
+
+  static constexpr std::uint64_t kLaneMask = (std::uint64_t{1} << 20) - 1;
+
+  // Claims and runs lanes of the current epoch until none is left; true if it ran any.
+  bool claim_lanes() {
+    bool ran = false;
+    std::uint64_t c = claim.load(std::memory_order_acquire);
+    while ((c & kLaneMask) < ((c >> 20) & kLaneMask)) {
+      if (claim.compare_exchange_weak(c, c + 1, std::memory_order_acq_rel, std::memory_order_acquire)) {
+        crew_run(static_cast<std::size_t>(c & kLaneMask));
+        done.fetch_add(1, std::memory_order_release);
+        ran = true;
+        c = claim.load(std::memory_order_acquire);
+      }
+    }
+    return ran;
+  }
+  void crew_loop() {
+    unsigned idle = 0;
+    while (!crew_stop.load(std::memory_order_acquire)) {
+      if (claim_lanes()) {
+        idle = 0;
+      } else if (++idle < 4096) {
+        spin_pause();
+      } else {
+        std::this_thread::yield();
+      }
+    }
+  }
+  static void spin_pause() noexcept {
+#if defined(__x86_64__) || defined(__i386__)
+    __builtin_ia32_pause();
+#endif
+  }
 
   State(Config c, KernelOptions o) : config(std::move(c)), options(o) {
     const std::size_t nq = config.queues.size();
@@ -1771,6 +1824,17 @@ struct Kernel::State {
     std::vector<std::uint64_t> component;
     std::vector<Timestamp> at;
     std::size_t i = 0;
+    // The crew stays for this call only: a kernel that is not applying holds no thread.
+    tbb::task_group crew;
+    bool crew_started = false;
+    const auto start_crew = [&] {
+      if (crew_started) return;
+      crew_started = true;
+      crew_stop.store(false, std::memory_order_relaxed);
+      arena->execute([&] {
+        for (int k = 1; k < options.threads; ++k) crew.run([this] { crew_loop(); });
+      });
+    };
     while (i < events.size()) {
       if (clock == kNever) {  // the first event starts the clock and the periodic timers
         apply(events[i++], out);
@@ -1807,10 +1871,15 @@ struct Kernel::State {
         for (; i < end; ++i) apply(events[i], out);
         continue;
       }
+      start_crew();
       run_segment(events.subspan(i, j - i), component, at, distinct, out);
       clock = running;
       parallel_events += j - i;
       i = j;
+    }
+    if (crew_started) {
+      crew_stop.store(true, std::memory_order_release);
+      arena->execute([&] { crew.wait(); });
     }
   }
 
@@ -1867,12 +1936,11 @@ struct Kernel::State {
         span_of[k] = {begin, l.decisions.size()};
       }
     };
-    arena->execute([&] {
-      tbb::task_group group;
-      for (std::size_t k = 1; k < n_lanes; ++k) group.run([&, k] { run_lane(k); });
-      run_lane(0);
-      group.wait();
-    });
+    crew_run = run_lane;
+    done.store(0, std::memory_order_relaxed);
+    claim.store((++epoch << 40) | (std::uint64_t{n_lanes} << 20), std::memory_order_release);
+    claim_lanes();
+    while (done.load(std::memory_order_acquire) < n_lanes) spin_pause();
     // Merge: decisions in event order; then what the lanes changed in the shared tables.
     std::vector<std::size_t> lane_of_event(events.size(), 0);
     for (std::size_t k = 0; k < n_lanes; ++k) {
