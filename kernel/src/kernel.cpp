@@ -36,6 +36,7 @@
 
 #include "switchboard/agent_table.hpp"
 #include "switchboard/condition.hpp"
+#include "switchboard/id_map.hpp"
 
 namespace switchboard {
 namespace {
@@ -233,7 +234,7 @@ struct Lane {
   std::vector<std::vector<ItemSlot>> blocks;
 
   bool overlay = false;
-  std::unordered_map<ExternalId, ItemSlot> index_delta;  // kNoSlot: erased
+  IdMap<ItemSlot> index_delta;  // kNoSlot: erased
   std::vector<ItemSlot> freed;
   std::vector<Timer> timers;
   std::int64_t live_delta = 0;
@@ -294,11 +295,11 @@ struct Kernel::State {
 
   AgentColumns hot;
   std::vector<AgentCold> cold;
-  std::unordered_map<ExternalId, AgentIndex> agent_index;  // permanent: an id keeps its index
+  IdMap<AgentIndex> agent_index;  // permanent: an id keeps its index
 
   std::vector<Item> items;
   std::vector<ItemSlot> free_slots;
-  std::unordered_map<ExternalId, ItemSlot> item_index;
+  IdMap<ItemSlot> item_index;
   std::size_t live_items = 0;
   std::uint64_t next_seq = 0;
 
@@ -443,8 +444,8 @@ struct Kernel::State {
   // ---- the agent table ---------------------------------------------------------------------
 
   AgentIndex new_agent(const ExternalId& id, Timestamp now) {
-    auto [it, inserted] = agent_index.try_emplace(id, static_cast<AgentIndex>(cold.size()));
-    const AgentIndex a = it->second;
+    auto [stored, inserted] = agent_index.try_emplace(id, static_cast<AgentIndex>(cold.size()));
+    const AgentIndex a = *stored;
     if (inserted) {
       hot.grow(cold.size() + 1);
       cold.emplace_back();
@@ -463,8 +464,8 @@ struct Kernel::State {
     return (hot.flags[a] & AgentColumns::kExists) != 0;
   }
   AgentIndex find_agent(const ExternalId& id) const {
-    const auto it = agent_index.find(id);
-    return it == agent_index.end() || !exists(it->second) ? kNoAgent : it->second;
+    const AgentIndex* a = agent_index.find(id);
+    return a == nullptr || !exists(*a) ? kNoAgent : *a;
   }
   void set_skills(AgentIndex a, const std::vector<SkillLevel>& skills) {
     cold[a].skills = skills;
@@ -661,11 +662,10 @@ struct Kernel::State {
 
   Item* find_item(Lane& l, const ExternalId& id) {
     if (l.overlay) {
-      const auto own = l.index_delta.find(id);
-      if (own != l.index_delta.end()) return own->second == kNoSlot ? nullptr : &items[own->second];
+      if (const ItemSlot* own = l.index_delta.find(id)) return *own == kNoSlot ? nullptr : &items[*own];
     }
-    const auto it = item_index.find(id);
-    return it == item_index.end() ? nullptr : &items[it->second];
+    const ItemSlot* slot = item_index.find(id);
+    return slot == nullptr ? nullptr : &items[*slot];
   }
   ItemSlot slot_of(const Item& item) const { return static_cast<ItemSlot>(&item - items.data()); }
   void enqueue(Item& item) {
@@ -868,8 +868,7 @@ struct Kernel::State {
     // R13: the affinity agent, when eligible and it has not declined this item.
     if (item.affinity) {
       if (item.affinity_index == kNoAgent) {
-        const auto it = agent_index.find(*item.affinity);
-        if (it != agent_index.end()) item.affinity_index = it->second;
+        if (const AgentIndex* a = agent_index.find(*item.affinity)) item.affinity_index = *a;
       }
       const AgentIndex a = item.affinity_index;
       if (a != kNoAgent && shard.pos_of.count(a) != 0 && eligible(a, item, need, now) &&
@@ -1144,7 +1143,7 @@ struct Kernel::State {
     item.attributes.clear();
     item.declines.clear();
     if (l.overlay) {
-      l.index_delta[item.id] = kNoSlot;
+      l.index_delta.insert_or_assign(item.id, kNoSlot);
       l.freed.push_back(slot_of(item));
       --l.live_delta;
       return;
@@ -1484,10 +1483,10 @@ struct Kernel::State {
     item.affinity = e.affinity_agent;
     item.live = true;
     if (l.overlay) {
-      l.index_delta[e.item] = slot;
+      l.index_delta.insert_or_assign(e.item, slot);
       ++l.live_delta;
     } else {
-      item_index.emplace(e.item, slot);
+      item_index.try_emplace(e.item, slot);
       ++live_items;
     }
     enqueue(item);
@@ -1760,18 +1759,18 @@ struct Kernel::State {
   // Which component an event touches (state at the segment's start plus the ids the segment has
   // already placed), or kCut when it must not run in a lane.
   std::uint64_t event_component(const Event& event,
-                                std::unordered_map<ExternalId, std::uint64_t>& item_component) const {
+                                IdMap<std::uint64_t>& item_component) const {
     const auto of_agent = [&](const ExternalId& id) { return agent_component(find_agent(id)); };
     const auto of_item = [&](const ExternalId& id) -> std::uint64_t {
-      if (const auto it = item_component.find(id); it != item_component.end()) return it->second;
-      const auto live = item_index.find(id);
-      if (live == item_index.end()) return kAnyComponent;
-      const Item& item = items[live->second];
+      if (const std::uint64_t* placed = item_component.find(id)) return *placed;
+      const ItemSlot* live = item_index.find(id);
+      if (live == nullptr) return kAnyComponent;
+      const Item& item = items[*live];
       // An offered or assigned item's agent may have left the item's queue since.
       return combine(queue_component[item.queue], agent_component(item.agent));
     };
     const auto place = [&](const ExternalId& id, std::uint64_t c) {
-      if (c != kCut && c != kAnyComponent) item_component[id] = c;
+      if (c != kCut && c != kAnyComponent) item_component.insert_or_assign(id, c);
       return c;
     };
     return std::visit(
@@ -1820,7 +1819,7 @@ struct Kernel::State {
       for (const Event& event : events) apply(event, out);
       return;
     }
-    std::unordered_map<ExternalId, std::uint64_t> item_component;
+    IdMap<std::uint64_t> item_component;
     std::vector<std::uint64_t> component;
     std::vector<Timestamp> at;
     std::size_t i = 0;
@@ -1952,13 +1951,13 @@ struct Kernel::State {
     }
     for (std::size_t k = 0; k < n_lanes; ++k) {
       Lane& l = lanes[k];
-      for (const auto& [id, s] : l.index_delta) {
+      l.index_delta.for_each([&](const ExternalId& id, ItemSlot s) {
         if (s == kNoSlot) {
           item_index.erase(id);
         } else {
-          item_index[id] = s;
+          item_index.insert_or_assign(id, s);
         }
-      }
+      });
       free_slots.insert(free_slots.end(), l.freed.begin(), l.freed.end());
       for (Timer& t : l.timers) timers.push(std::move(t));
       live_items = static_cast<std::size_t>(static_cast<std::int64_t>(live_items) + l.live_delta);
@@ -2000,12 +1999,12 @@ std::string Kernel::State::check_invariants() const {
     for (const Hold& h : agent.holds) {
       if (h.in_wrap_up()) continue;
       ++holders[h.item];
-      const auto index = item_index.find(h.item);
-      if (index == item_index.end()) {
+      const ItemSlot* index = item_index.find(h.item);
+      if (index == nullptr) {
         problem << "I3: agent " << agent.id.to_string() << " holds capacity for unknown item " << h.item.to_string();
         return problem.str();
       }
-      if (items[index->second].agent != a) {
+      if (items[*index].agent != a) {
         problem << "I2: agent " << agent.id.to_string() << " holds item " << h.item.to_string()
                 << " which is not offered or assigned to it";
         return problem.str();
@@ -2137,9 +2136,9 @@ std::size_t Kernel::live_item_count() const { return state_->live_items; }
 std::string Kernel::check_invariants() const { return state_->check_invariants(); }
 
 std::optional<ItemView> Kernel::item(const ExternalId& id) const {
-  const auto it = state_->item_index.find(id);
-  if (it == state_->item_index.end()) return std::nullopt;
-  const Item& item = state_->items[it->second];
+  const ItemSlot* slot = state_->item_index.find(id);
+  if (slot == nullptr) return std::nullopt;
+  const Item& item = state_->items[*slot];
   ItemView view{item.id, item.state, item.queue, std::nullopt, {}};
   if (item.agent != kNoAgent) view.agent = state_->cold[item.agent].id;
   for (const auto& [a, count] : item.declines) view.declines[state_->cold[a].id] = count;
@@ -2173,7 +2172,7 @@ KernelFootprint Kernel::footprint() const {
   KernelFootprint f;
   f.agents = s.cold.size();
   f.hot_bytes_per_agent = AgentColumns::hot_bytes_per_agent();
-  std::size_t total = f.agents * f.hot_bytes_per_agent + s.agent_index.size() * (sizeof(ExternalId) + 16);
+  std::size_t total = f.agents * f.hot_bytes_per_agent + s.agent_index.bytes();
   for (const AgentCold& c : s.cold) {
     total += sizeof(AgentCold) + c.skills.capacity() * sizeof(SkillLevel) +
              c.queues.capacity() * sizeof(MemberRef) + c.holds.capacity() * sizeof(Hold) +
