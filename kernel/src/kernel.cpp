@@ -226,7 +226,7 @@ constexpr ItemSlot kNoSlot = 0xFFFF'FFFFu;
 // scratch buffers, and in a parallel batch (overlay) what it changed in the tables the lanes
 // share, applied by the driver once every lane has finished (docs/kernel.md, "Parallel batches").
 // Written and read by the lane's thread only.
-struct Lane {
+struct alignas(64) Lane {  // lanes run on different threads: no shared cache line
   std::vector<Decision>* out = nullptr;
   std::vector<QueueId> triggered;
   std::vector<AgentIndex> candidates;
@@ -333,9 +333,9 @@ struct Kernel::State {
   // everything it reads); a claimer's successful CAS (acq_rel) continues that release sequence,
   // so it sees the segment. Claims of a stale epoch fail the CAS. `done` counts finished lanes:
   // fetch_add(release) after a lane, load(acquire) by the driver before it merges.
-  std::atomic<std::uint64_t> claim{0};
-  std::atomic<std::size_t> done{0};
-  std::atomic<bool> crew_stop{false};
+  alignas(64) std::atomic<std::uint64_t> claim{0};  // own lines: spun on by the crew
+  alignas(64) std::atomic<std::size_t> done{0};
+  alignas(64) std::atomic<bool> crew_stop{false};
   std::uint64_t epoch = 0;
   std::function<void(std::size_t)> crew_run;
 
@@ -360,7 +360,7 @@ struct Kernel::State {
     while (!crew_stop.load(std::memory_order_acquire)) {
       if (claim_lanes()) {
         idle = 0;
-      } else if (++idle < 4096) {
+      } else if (++idle < (1u << 16)) {
         spin_pause();
       } else {
         std::this_thread::yield();
