@@ -109,6 +109,7 @@ struct RankKey {
   std::int64_t a = 0;
   std::int64_t b = 0;
   AgentIndex agent = kNoAgent;
+  std::uint32_t pos = 0;  // the member's position in the shard (not part of the order)
   bool named = false;    // the agent's id is a name (names sort after numbers)
   std::uint64_t id = 0;  // the agent's id when it is a number
   friend bool operator==(const RankKey&, const RankKey&) = default;
@@ -230,6 +231,7 @@ struct alignas(64) Lane {  // lanes run on different threads: no shared cache li
   std::vector<Decision>* out = nullptr;
   std::vector<QueueId> triggered;
   std::vector<AgentIndex> candidates;
+  std::vector<std::uint32_t> positions;  // candidates' member positions, same order
   std::vector<ItemSlot> block;
   std::vector<std::vector<ItemSlot>> blocks;
 
@@ -562,6 +564,7 @@ struct Kernel::State {
     const Shard& shard = shards[q];
     RankKey key;
     key.agent = a;
+    key.pos = pos;
     key.named = !cold[a].id.is_number();
     key.id = key.named ? 0 : cold[a].id.number();
     switch (info.rank) {
@@ -645,6 +648,12 @@ struct Kernel::State {
       shard.key[pos] = shard.key[last];
       shard.indexed[pos] = shard.indexed[last];
       shard.pos_of[moved] = pos;
+      if (shard.indexed[pos]) {  // the entry names its position: re-file it under the new one
+        auto node = shard.ready.extract(shard.key[pos]);
+        node.value().pos = pos;
+        shard.ready.insert(std::move(node));
+      }
+      shard.key[pos].pos = pos;
       for (MemberRef& m : cold[moved].queues) {
         if (m.queue == q) m.pos = pos;
       }
@@ -796,14 +805,18 @@ struct Kernel::State {
   // The full order of R9 (the reference's ranks_before), for rulesets and changed-agent checks.
   [[nodiscard]] bool ranks_before(AgentIndex a, AgentIndex b, const Item& item, const Reservation& need,
                                   const std::vector<AgentOrderKey>& keys) const {
+    return ranks_before(a, static_cast<std::uint32_t>(member_pos(a, item.queue)), b,
+                        static_cast<std::uint32_t>(member_pos(b, item.queue)), item, need, keys);
+  }
+  [[nodiscard]] bool ranks_before(AgentIndex a, std::uint32_t pa, AgentIndex b, std::uint32_t pb,
+                                  const Item& item, const Reservation& need,
+                                  const std::vector<AgentOrderKey>& keys) const {
     const bool da = declines_of(item, a) > 0, db = declines_of(item, b) > 0;
     if (da != db) return !da;
     if (config.queues[item.queue].skill_matching == SkillMatching::closest) {
       const Closeness ca = closeness(a, item), cb = closeness(b, item);
       if (ca != cb) return ca < cb;
     }
-    const auto pa = static_cast<std::uint32_t>(member_pos(a, item.queue));
-    const auto pb = static_cast<std::uint32_t>(member_pos(b, item.queue));
     for (const AgentOrderKey& key : keys) {
       if (const int c = compare_key(key, a, b, item, need, pa, pb); c != 0) return c < 0;
     }
@@ -879,14 +892,18 @@ struct Kernel::State {
 
     // Who can be eligible: after a failure, only the agents changed since; else the ready index.
     std::vector<AgentIndex>& candidates = l.candidates;
+    std::vector<std::uint32_t>& positions = l.positions;
     candidates.clear();
+    positions.clear();
     const bool partial = memo && item.failed_stamp >= shard.log_floor;
     if (partial) {
       for (auto it = shard.log.rbegin(); it != shard.log.rend() && it->stamp > item.failed_stamp; ++it) {
         const AgentIndex a = it->agent;
         if (std::find(candidates.begin(), candidates.end(), a) != candidates.end()) continue;
-        if (shard.pos_of.count(a) == 0 || !eligible(a, item, need, now)) continue;
+        const auto member = shard.pos_of.find(a);
+        if (member == shard.pos_of.end() || !eligible(a, item, need, now)) continue;
         candidates.push_back(a);
+        positions.push_back(member->second);
       }
     } else if (queue.method != AssignmentMethod::custom) {
       const AgentIndex chosen = best_indexed(item, need, now);
@@ -894,17 +911,23 @@ struct Kernel::State {
       return offer(l, item, chosen, need, now, DecidedBy::method, 0);
     } else {
       for (const RankKey& k : shard.ready) {
-        if (eligible(k.agent, item, need, now)) candidates.push_back(k.agent);
+        if (eligible(k.agent, item, need, now)) {
+          candidates.push_back(k.agent);
+          positions.push_back(k.pos);
+        }
       }
     }
     if (candidates.empty()) return remember_failure(item, shard);
 
     if (queue.method != AssignmentMethod::custom) {
-      AgentIndex chosen = kNoAgent;
-      for (AgentIndex a : candidates) {
-        if (chosen == kNoAgent || ranks_before(a, chosen, item, need, info.method_keys)) chosen = a;
+      std::size_t chosen = 0;
+      for (std::size_t c = 1; c < candidates.size(); ++c) {
+        if (ranks_before(candidates[c], positions[c], candidates[chosen], positions[chosen], item, need,
+                         info.method_keys)) {
+          chosen = c;
+        }
       }
-      return offer(l, item, chosen, need, now, DecidedBy::method, 0);
+      return offer(l, item, candidates[chosen], need, now, DecidedBy::method, 0);
     }
     // R9 assignment ruleset: the first rule that matches at least one agent decides.
     for (std::size_t r = 0; r < queue.assignment.size(); ++r) {
@@ -919,13 +942,17 @@ struct Kernel::State {
           })) {
         continue;
       }
-      AgentIndex best = kNoAgent;
-      for (AgentIndex a : candidates) {
+      std::size_t best = candidates.size();
+      for (std::size_t c = 0; c < candidates.size(); ++c) {
+        const AgentIndex a = candidates[c];
         if (assignment.when.refers_to_agent && !evaluate(assignment.when, Context(*this, a, item, now))) continue;
-        if (best == kNoAgent || ranks_before(a, best, item, need, assignment.order_by)) best = a;
+        if (best == candidates.size() ||
+            ranks_before(a, positions[c], candidates[best], positions[best], item, need, assignment.order_by)) {
+          best = c;
+        }
       }
-      if (best == kNoAgent) continue;
-      return offer(l, item, best, need, now, DecidedBy::rule, static_cast<std::uint16_t>(r));
+      if (best == candidates.size()) continue;
+      return offer(l, item, candidates[best], need, now, DecidedBy::rule, static_cast<std::uint16_t>(r));
     }
     remember_failure(item, shard);
   }
