@@ -30,6 +30,7 @@
 #include <utility>
 #include <vector>
 
+#include "decision_diff.hpp"
 #include "random_stream.hpp"
 #include "router_harness.hpp"
 #include "switchboard/kernel.hpp"
@@ -66,44 +67,6 @@ std::size_t events_per_seed() {
 // Seeds: odd seeds use two independent clusters of agents and queues (so that apply_batch has
 // parts to run in parallel), seeds divisible by 3 three clusters, the rest one connected graph.
 int clusters_of(std::uint64_t seed) { return seed % 3 == 0 ? 3 : (seed % 2 == 1 ? 2 : 1); }
-
-std::string show(const std::deque<Decision>& decisions) {
-  std::string s;
-  for (const Decision& d : decisions) s += "\n    " + describe(d);
-  return s.empty() ? "\n    (none)" : s;
-}
-
-std::string show(const std::vector<Decision>& decisions, std::size_t from, std::size_t to) {
-  std::string s;
-  for (std::size_t i = from; i < to && i < decisions.size(); ++i) s += "\n    " + describe(decisions[i]);
-  return s.empty() ? "\n    (none)" : s;
-}
-
-std::string show(const ItemView& v) {
-  std::ostringstream s;
-  s << v.id.to_string() << " " << to_string(v.state) << " queue=" << v.queue
-    << " agent=" << (v.agent ? v.agent->to_string() : "-") << " declines={";
-  for (const auto& [agent, n] : v.declines) s << agent.to_string() << ":" << n << " ";
-  s << "}";
-  return s.str();
-}
-
-bool same(const ItemView& a, const ItemView& b) {
-  return a.id == b.id && a.state == b.state && a.queue == b.queue && a.agent == b.agent &&
-         a.declines == b.declines;
-}
-
-// The first index at which two decision lists differ, or nullopt when they are the same.
-std::optional<std::size_t> first_difference(const std::vector<Decision>& a, std::size_t a_from,
-                                            const std::vector<Decision>& b, std::size_t b_from,
-                                            std::size_t n_a, std::size_t n_b) {
-  const std::size_t n = std::min(n_a, n_b);
-  for (std::size_t i = 0; i < n; ++i) {
-    if (!a[a_from + i].same_decision(b[b_from + i])) return i;
-  }
-  if (n_a != n_b) return n;
-  return std::nullopt;
-}
 
 struct SeedRun {
   Config config;
@@ -231,8 +194,7 @@ class KernelDifferential : public ::testing::TestWithParam<std::uint64_t> {
       if (diff) {
         // The event whose decision differs: the one whose reference decisions hold the index.
         const std::size_t at = from + *diff;
-        std::size_t e = start;
-        while (e + 1 < start + count && run.offsets[e + 1] <= at) ++e;
+        const std::size_t e = event_of_decision(run.offsets, start, count, at);
         const std::size_t shown = *diff > kHistory ? *diff - kHistory : 0;
         const std::size_t history_from = at > kHistory ? at - kHistory : 0;
         FAIL() << "seed " << seed << ", event index " << e << " (apply_batch, threads 2, chunk of "

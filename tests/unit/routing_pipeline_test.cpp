@@ -100,7 +100,11 @@ void run_pipeline(int threads, int per_producer) {
     }
   });
   std::size_t applied = 0;
-  while (applied < total) applied += pipeline.pump();
+  std::uint64_t on_lanes = 0;
+  while (applied < total) {
+    applied += pipeline.pump();
+    on_lanes += kernel.parallel_events();  // same thread as pump(): the driver's
+  }
   driver_done.store(true, std::memory_order_release);
   for (std::thread& t : producers) t.join();
   consumer.join();
@@ -135,6 +139,10 @@ void run_pipeline(int threads, int per_producer) {
   }
   EXPECT_GT(offers, 0u);
   EXPECT_GT(errors, 0u);
+  if (threads > 1) {
+    // Four producers, four disjoint queues: batches split into lanes, so the parallel path ran.
+    EXPECT_GT(on_lanes, 0u) << "no event ran on a parallel lane";
+  }
 }
 
 TEST(RoutingPipeline, ManyProducersOneDriverOneConsumerLoseNothingAndKeepEachProducersOrder) {
