@@ -38,8 +38,35 @@
 #include "switchboard/condition.hpp"
 #include "switchboard/id_map.hpp"
 
+// ThreadSanitizer cannot see the happens-before that oneTBB gives between spawning a task and
+// running it, or between a task's end and task_group::wait() returning: the handoff happens
+// inside libtbb, which is not instrumented. The crew states those two edges itself, so that TSan
+// checks everything the crew does against everything the driver does. No code without TSan.
+#if defined(__SANITIZE_THREAD__)
+#define SWITCHBOARD_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SWITCHBOARD_TSAN 1
+#endif
+#endif
+#ifdef SWITCHBOARD_TSAN
+extern "C" void __tsan_acquire(void* addr);
+extern "C" void __tsan_release(void* addr);
+#endif
+
 namespace switchboard {
 namespace {
+
+inline void tsan_release([[maybe_unused]] void* addr) noexcept {
+#ifdef SWITCHBOARD_TSAN
+  __tsan_release(addr);
+#endif
+}
+inline void tsan_acquire([[maybe_unused]] void* addr) noexcept {
+#ifdef SWITCHBOARD_TSAN
+  __tsan_acquire(addr);
+#endif
+}
 
 using ItemSlot = std::uint32_t;
 using Stamp = std::uint64_t;
@@ -358,6 +385,7 @@ struct Kernel::State {
     return ran;
   }
   void crew_loop() {
+    tsan_acquire(this);  // the spawn edge: pairs with the release in start_crew
     unsigned idle = 0;
     while (!crew_stop.load(std::memory_order_acquire)) {
       if (claim_lanes()) {
@@ -368,6 +396,7 @@ struct Kernel::State {
         std::this_thread::yield();
       }
     }
+    tsan_release(this);  // the wait edge: pairs with the acquire after crew.wait()
   }
   static void spin_pause() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -1857,6 +1886,7 @@ struct Kernel::State {
       if (crew_started) return;
       crew_started = true;
       crew_stop.store(false, std::memory_order_relaxed);
+      tsan_release(this);
       arena->execute([&] {
         for (int k = 1; k < options.threads; ++k) crew.run([this] { crew_loop(); });
       });
@@ -1906,6 +1936,7 @@ struct Kernel::State {
     if (crew_started) {
       crew_stop.store(true, std::memory_order_release);
       arena->execute([&] { crew.wait(); });
+      tsan_acquire(this);
     }
   }
 

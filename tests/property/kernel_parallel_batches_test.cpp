@@ -74,6 +74,7 @@ constexpr std::size_t kDefaultEventsPerSeed = 3'000;  // ThreadSanitizer, ASan, 
 #else
 constexpr std::size_t kDefaultEventsPerSeed = 30'000;
 #endif
+constexpr std::uint64_t kSeeds = 12;        // seeds 1..12; a soak adds 2000, 2001, ...
 constexpr std::size_t kHistory = 10;        // decisions shown before a difference
 constexpr std::size_t kEventsShown = 6;     // events shown before a difference
 constexpr std::size_t kMaxChunk = 2'048;    // apply_batch chunks: 1..kMaxChunk events
@@ -993,10 +994,14 @@ TEST_P(KernelParallelBatches, BatchesOnLanesDecideAsTheReferenceAndTheSequential
   std::cout << "[ coverage ] " << summary.str() << "\n";
   SCOPED_TRACE(summary.str());
 
-  // The parallel path was taken (otherwise agreement says nothing about it).
+  // The parallel path was taken (otherwise agreement says nothing about it). The twelve seeds
+  // of every run keep more than half their events on lanes (71..92% with min_events_per_task 16,
+  // 93..98% with 4); a soak's extra seeds draw some configurations with less parallelism (a
+  // 312-seed soak went down to 34%), so they only have to keep a quarter.
+  const double min_share = seed <= kSeeds ? 0.5 : 0.25;
   for (const auto& [label, share] : shares) {
-    EXPECT_GT(share, 0.5) << "seed " << seed << ", " << label
-                          << ": too few events ran on parallel lanes; segments are cut too often";
+    EXPECT_GT(share, min_share) << "seed " << seed << ", " << label
+                                << ": too few events ran on parallel lanes; segments are cut too often";
   }
   // The stream was rich.
   const std::uint64_t scale = run.events.size() / 1'000;  // per thousand events
@@ -1013,7 +1018,7 @@ TEST_P(KernelParallelBatches, BatchesOnLanesDecideAsTheReferenceAndTheSequential
 
 std::vector<std::uint64_t> seeds() {
   std::vector<std::uint64_t> s;
-  for (std::uint64_t seed = 1; seed <= 12; ++seed) s.push_back(seed);
+  for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) s.push_back(seed);
   const std::size_t extra = env_count("SWITCHBOARD_PAR_SEEDS", 0);
   for (std::size_t i = 0; i < extra; ++i) s.push_back(2'000 + i);
   return s;
