@@ -2191,6 +2191,11 @@ std::uint64_t Kernel::parallel_events() const noexcept { return state_->parallel
 const Config& Kernel::config() const noexcept { return state_->config; }
 Timestamp Kernel::now() const noexcept { return state_->clock; }
 std::size_t Kernel::live_item_count() const { return state_->live_items; }
+std::size_t Kernel::queued_count(QueueId queue) const {
+  if (queue >= state_->shards.size()) return 0;
+  const Shard& shard = state_->shards[queue];
+  return shard.plain.size() + shard.affinity.size();
+}
 std::string Kernel::check_invariants() const { return state_->check_invariants(); }
 
 std::optional<ItemView> Kernel::item(const ExternalId& id) const {

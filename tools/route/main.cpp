@@ -1,6 +1,6 @@
-// switchboard-route: replays a stream of JSON-lines events through the reference router and
-// writes its decisions as JSON lines. The event and decision vocabulary is docs/events.md; the
-// configuration format is docs/configuration.md.
+// switchboard-route: replays a stream of JSON-lines events through the routing kernel (or, with
+// --engine reference, the reference router) and writes the decisions as JSON lines. The event
+// and decision vocabulary is docs/events.md; the configuration format is docs/configuration.md.
 //
 // Single-threaded: one router, one input, one output, in order.
 
@@ -22,6 +22,7 @@
 #include "switchboard/config_loader.hpp"
 #include "switchboard/decision.hpp"
 #include "switchboard/jsonl/codec.hpp"
+#include "switchboard/kernel.hpp"
 #include "switchboard/reference_router.hpp"
 
 namespace {
@@ -111,16 +112,55 @@ struct Stats {
   }
 };
 
-void print_summary(std::FILE* to, const Stats& s, const ReferenceRouter& router, double seconds) {
+// The two engines behind one face: the kernel (the product) and the reference router (the
+// specification), which decide the same.
+class Router {
+ public:
+  Router(Config config, bool reference) {
+    if (reference) {
+      reference_.emplace(std::move(config));
+      return;
+    }
+    Result<Kernel> kernel = Kernel::create(std::move(config));
+    if (!kernel) {
+      error_ = kernel.error().message;
+      return;
+    }
+    kernel_.emplace(std::move(kernel).value());
+  }
+  [[nodiscard]] const std::string& error() const { return error_; }
+  void apply(const Event& event, std::vector<Decision>& out) {
+    if (kernel_) {
+      kernel_->apply(event, out);
+    } else {
+      reference_->apply(event, out);
+    }
+  }
+  [[nodiscard]] const Config& config() const { return kernel_ ? kernel_->config() : reference_->config(); }
+  [[nodiscard]] std::size_t queued(QueueId q) const {
+    return kernel_ ? kernel_->queued_count(q) : reference_->queue_order(q).size();
+  }
+  [[nodiscard]] std::size_t live_item_count() const {
+    return kernel_ ? kernel_->live_item_count() : reference_->live_item_count();
+  }
+  [[nodiscard]] const char* name() const { return kernel_ ? "kernel" : "reference router"; }
+
+ private:
+  std::optional<Kernel> kernel_;
+  std::optional<ReferenceRouter> reference_;
+  std::string error_;
+};
+
+void print_summary(std::FILE* to, const Stats& s, const Router& router, double seconds) {
   const Config& config = router.config();
   const double rate = seconds > 0 ? static_cast<double>(s.decisions) / seconds : 0.0;
   std::size_t still_queued = 0;
-  for (QueueId q = 0; q < config.queues.size(); ++q) still_queued += router.queue_order(q).size();
+  for (QueueId q = 0; q < config.queues.size(); ++q) still_queued += router.queued(q);
   const auto line = [to](const char* label, std::uint64_t n, const std::string& detail = {}) {
     std::fprintf(to, "  %-14s %8llu%s\n", label, static_cast<unsigned long long>(n),
                  detail.empty() ? "" : ("  (" + detail + ")").c_str());
   };
-  std::fprintf(to, "switchboard-route summary\n");
+  std::fprintf(to, "switchboard-route summary (%s)\n", router.name());
   line("events read", s.events_read, "refused " + std::to_string(s.refused));
   line("decisions", s.decisions);
   line("offers", s.kind(DecisionKind::offer));
@@ -149,7 +189,7 @@ void print_summary(std::FILE* to, const Stats& s, const ReferenceRouter& router,
                  static_cast<unsigned long long>(c.offers),
                  static_cast<unsigned long long>(c.assigned),
                  static_cast<unsigned long long>(c.completed),
-                 static_cast<unsigned long long>(c.cancelled), router.queue_order(q).size());
+                 static_cast<unsigned long long>(c.cancelled), router.queued(q));
   }
   std::fprintf(to, "  %.0f decisions per second (%llu in %.3f s of wall time)\n", rate,
                static_cast<unsigned long long>(s.decisions), seconds);
@@ -161,7 +201,7 @@ bool skip(std::string_view line) {
 }
 
 int run(const std::string& config_path, const std::string& events_path,
-        const std::string& output_path, bool summary, bool quiet) {
+        const std::string& output_path, bool summary, bool quiet, bool reference) {
   Result<Config> loaded = load_config_file(config_path);
   if (!loaded) {
     std::fprintf(stderr, "switchboard-route: invalid configuration (%s): %s\n",
@@ -192,7 +232,12 @@ int run(const std::string& config_path, const std::string& events_path,
   }
   std::FILE* summary_to = output_path.empty() ? stderr : stdout;
 
-  ReferenceRouter router(std::move(loaded).value());
+  Router router(std::move(loaded).value(), reference);
+  if (!router.error().empty()) {
+    std::fprintf(stderr, "switchboard-route: the kernel cannot run this configuration: %s "
+                 "(--engine reference has no such limit)\n", router.error().c_str());
+    return kExitUsage;
+  }
   const Config& config = router.config();
   Stats stats;
   stats.queues.resize(config.queues.size());
@@ -269,7 +314,7 @@ int main(int argc, char** argv) {
   std::ios::sync_with_stdio(false);
 
   CLI::App app{
-      "Replays JSON-lines events through the Switchboard reference router and writes its "
+      "Replays JSON-lines events through the Switchboard routing kernel and writes its "
       "decisions as JSON lines."};
   app.name("switchboard-route");
   std::string config_path;
@@ -277,6 +322,7 @@ int main(int argc, char** argv) {
   std::string output_path;
   bool summary = false;
   bool quiet = false;
+  std::string engine = "kernel";
   app.add_option("-c,--config", config_path, "Routing configuration (TOML, docs/configuration.md)")
       ->required();
   app.add_option("-e,--events", events_path, "Events, one JSON object per line; - reads stdin")
@@ -286,6 +332,11 @@ int main(int argc, char** argv) {
                "Print a human summary at the end (stderr, or stdout with --output)");
   app.add_flag("-q,--quiet", quiet,
                "Write no decisions, only count them (for timing with --summary)");
+  app.add_option("--engine", engine,
+                 "kernel (the product) or reference (the executable specification); both make "
+                 "the same decisions")
+      ->check(CLI::IsMember({"kernel", "reference"}))
+      ->capture_default_str();
   app.footer(kFooter);
 
   try {
@@ -294,5 +345,5 @@ int main(int argc, char** argv) {
     const int code = app.exit(e);  // prints help, or the usage error with a hint
     return code == 0 ? 0 : kExitUsage;
   }
-  return run(config_path, events_path, output_path, summary, quiet);
+  return run(config_path, events_path, output_path, summary, quiet, engine == "reference");
 }

@@ -73,6 +73,8 @@ class Kernel {
   [[nodiscard]] std::optional<ItemView> item(const ExternalId& id) const;
   [[nodiscard]] std::optional<AgentView> agent(const ExternalId& id) const;
   [[nodiscard]] std::size_t live_item_count() const;
+  // Items waiting in a queue (queued, not offered or parked); 0 for an unknown queue.
+  [[nodiscard]] std::size_t queued_count(QueueId queue) const;
   [[nodiscard]] KernelFootprint footprint() const;
   [[nodiscard]] int threads() const noexcept;
   // Events the last apply_batch applied on parallel lanes (the rest ran on the caller's thread).
