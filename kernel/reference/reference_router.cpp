@@ -7,6 +7,7 @@
 // full: O(agents + items) per step, which is the point of a reference.
 
 #include "switchboard/reference_router.hpp"
+#include "switchboard/ranking.hpp"
 
 #include <algorithm>
 #include <numeric>
@@ -85,58 +86,15 @@ bool exact_match(const Agent& agent, const Item& item) {
   });
 }
 
-// R10 closest match score (docs/semantics.md): lower is closer.
-//   tier 0: every required skill, each at exactly the required proficiency (a requirement
-//           without a minimum fits any proficiency exactly);
-//   tier 1: every skill, none below, some above: (surplus) = sum of proficiency over minimum;
-//   tier 2: every skill, some below: (shortfall, surplus);
-//   tier 3: some skills missing: (missing count, shortfall, surplus).
-using Closeness = std::tuple<int, std::int64_t, std::int64_t, std::int64_t>;
+// R10 closest match score (ranking.hpp).
 Closeness closeness(const Agent& agent, const Item& item) {
-  std::int64_t missing = 0, surplus = 0, shortfall = 0;
-  for (const SkillRequirement& r : item.skills) {
-    const std::int32_t p = skill_proficiency(agent, r.skill);
-    if (p < 0) {
-      ++missing;
-    } else if (r.min_proficiency >= 0) {
-      if (p > r.min_proficiency) surplus += p - r.min_proficiency;
-      if (p < r.min_proficiency) shortfall += r.min_proficiency - p;
-    }
-  }
-  if (missing > 0) return {3, missing, shortfall, surplus};
-  if (shortfall > 0) return {2, shortfall, surplus, 0};
-  if (surplus > 0) return {1, surplus, 0, 0};
-  return {0, 0, 0, 0};
+  return switchboard::closeness(item.skills, [&](SkillId skill) { return skill_proficiency(agent, skill); });
 }
 
 bool is_working(const Agent& agent, Timestamp now) {
   if (agent.shifts.empty()) return agent.working;
   return std::any_of(agent.shifts.begin(), agent.shifts.end(),
                      [&](const Shift& s) { return s.start <= now && now < s.end; });
-}
-
-// Orders attribute values: present before missing, integers before strings, then by value.
-int compare_values(const AttrValue* a, const AttrValue* b) {
-  const bool ha = has_value(a), hb = has_value(b);
-  if (ha != hb) return ha ? -1 : 1;
-  if (!ha) return 0;
-  if (a->index() != b->index()) return a->index() < b->index() ? -1 : 1;
-  if (const auto* ia = std::get_if<std::int64_t>(a)) {
-    const std::int64_t ib = std::get<std::int64_t>(*b);
-    return *ia < ib ? -1 : (*ia > ib ? 1 : 0);
-  }
-  const int c = std::get<std::string>(*a).compare(std::get<std::string>(*b));
-  return c < 0 ? -1 : (c > 0 ? 1 : 0);
-}
-
-const AttrValue* find_attribute(const Attributes& attributes, std::string_view key) {
-  const auto it = attributes.find(key);
-  return it == attributes.end() ? nullptr : &it->second;
-}
-
-template <typename T>
-int three_way(const T& a, const T& b) {
-  return a < b ? -1 : (b < a ? 1 : 0);
 }
 
 }  // namespace
@@ -345,9 +303,7 @@ struct ReferenceRouter::State {
           if (!order.attribute.empty()) {
             const AttrValue* va = find_attribute(a.second->attributes, order.attribute);
             const AttrValue* vb = find_attribute(b.second->attributes, order.attribute);
-            int c = compare_values(va, vb);
-            // Descending reverses values; a missing value stays last either way.
-            if (order.descending && has_value(va) && has_value(vb)) c = -c;
+            const int c = compare_ordered(va, vb, order.descending);
             if (c != 0) return c < 0;
           }
         }
@@ -407,10 +363,7 @@ struct ReferenceRouter::State {
       case AgentOrderKind::attribute: {
         const AttrValue* va = find_attribute(a.attributes, key.attribute);
         const AttrValue* vb = find_attribute(b.attributes, key.attribute);
-        c = compare_values(va, vb);
-        // A missing value sorts last in either direction.
-        if (key.descending && has_value(va) && has_value(vb)) c = -c;
-        return c;
+        return compare_ordered(va, vb, key.descending);  // the direction is applied there
       }
     }
     return key.descending ? -c : c;

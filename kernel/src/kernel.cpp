@@ -37,6 +37,7 @@
 #include "switchboard/agent_table.hpp"
 #include "switchboard/condition.hpp"
 #include "switchboard/id_map.hpp"
+#include "switchboard/ranking.hpp"
 
 // ThreadSanitizer cannot see the happens-before that oneTBB gives between spawning a task and
 // running it, or between a task's end and task_group::wait() returning: the handoff happens
@@ -284,32 +285,6 @@ struct alignas(64) Lane {  // lanes run on different threads: no shared cache li
     spans.clear();
   }
 };
-
-// R10 closest-match score (docs/semantics.md), lower is closer.
-using Closeness = std::tuple<int, std::int64_t, std::int64_t, std::int64_t>;
-
-int compare_values(const AttrValue* a, const AttrValue* b) {
-  const bool ha = has_value(a), hb = has_value(b);
-  if (ha != hb) return ha ? -1 : 1;
-  if (!ha) return 0;
-  if (a->index() != b->index()) return a->index() < b->index() ? -1 : 1;
-  if (const auto* ia = std::get_if<std::int64_t>(a)) {
-    const std::int64_t ib = std::get<std::int64_t>(*b);
-    return *ia < ib ? -1 : (*ia > ib ? 1 : 0);
-  }
-  const int c = std::get<std::string>(*a).compare(std::get<std::string>(*b));
-  return c < 0 ? -1 : (c > 0 ? 1 : 0);
-}
-
-const AttrValue* find_attribute(const Attributes& attributes, std::string_view key) {
-  const auto it = attributes.find(key);
-  return it == attributes.end() ? nullptr : &it->second;
-}
-
-template <typename T>
-int three_way(const T& a, const T& b) {
-  return a < b ? -1 : (b < a ? 1 : 0);
-}
 
 Error error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
 
@@ -769,20 +744,7 @@ struct Kernel::State {
     return true;
   }
   [[nodiscard]] Closeness closeness(AgentIndex a, const Item& item) const {
-    std::int64_t missing = 0, surplus = 0, shortfall = 0;
-    for (const SkillRequirement& r : item.skills) {
-      const std::int32_t p = proficiency(a, r.skill);
-      if (p < 0) {
-        ++missing;
-      } else if (r.min_proficiency >= 0) {
-        if (p > r.min_proficiency) surplus += p - r.min_proficiency;
-        if (p < r.min_proficiency) shortfall += r.min_proficiency - p;
-      }
-    }
-    if (missing > 0) return {3, missing, shortfall, surplus};
-    if (shortfall > 0) return {2, shortfall, surplus, 0};
-    if (surplus > 0) return {1, surplus, 0, 0};
-    return {0, 0, 0, 0};
+    return switchboard::closeness(item.skills, [&](SkillId skill) { return proficiency(a, skill); });
   }
   [[nodiscard]] bool eligible(AgentIndex a, const Item& item, const Reservation& need,
                               Timestamp now) const {
@@ -823,9 +785,7 @@ struct Kernel::State {
       case AgentOrderKind::attribute: {
         const AttrValue* va = find_attribute(cold[a].attributes, key.attribute);
         const AttrValue* vb = find_attribute(cold[b].attributes, key.attribute);
-        c = compare_values(va, vb);
-        if (key.descending && has_value(va) && has_value(vb)) c = -c;
-        return c;
+        return compare_ordered(va, vb, key.descending);  // the direction is applied there
       }
     }
     return key.descending ? -c : c;
@@ -1091,8 +1051,7 @@ struct Kernel::State {
         if (!order.attribute.empty()) {
           const AttrValue* va = find_attribute(items[a.second].attributes, order.attribute);
           const AttrValue* vb = find_attribute(items[b.second].attributes, order.attribute);
-          int c = compare_values(va, vb);
-          if (order.descending && has_value(va) && has_value(vb)) c = -c;
+          const int c = compare_ordered(va, vb, order.descending);
           if (c != 0) return c < 0;
         }
       }
