@@ -7,6 +7,7 @@
 // full: O(agents + items) per step, which is the point of a reference.
 
 #include "switchboard/reference_router.hpp"
+#include "switchboard/event_checks.hpp"
 #include "switchboard/ranking.hpp"
 
 #include <algorithm>
@@ -635,45 +636,6 @@ struct ReferenceRouter::State {
 
   static Error error(ErrorCode code, std::string message) { return Error{code, std::move(message)}; }
 
-  std::optional<Error> check_skills(const std::vector<SkillLevel>& skills) const {
-    std::set<SkillId> seen;
-    for (const SkillLevel& s : skills) {
-      if (s.skill >= config.skills.size()) {
-        return error(ErrorCode::unknown_skill,
-                     "skill id " + std::to_string(s.skill) + " is not declared (the configuration has " +
-                         std::to_string(config.skills.size()) + " skills)");
-      }
-      if (s.proficiency < 0) {
-        return error(ErrorCode::invalid_value, "proficiency of skill \"" + config.skills[s.skill] +
-                                                   "\" is negative; proficiencies start at 0");
-      }
-      if (!seen.insert(s.skill).second) {
-        return error(ErrorCode::invalid_value,
-                     "skill \"" + config.skills[s.skill] + "\" is listed twice");
-      }
-    }
-    return std::nullopt;
-  }
-
-  std::optional<Error> check_capacity(const AgentCapacity& capacity) const {
-    if (capacity.units < 0) {
-      return error(ErrorCode::invalid_value, "capacity units are negative; use 0 or more");
-    }
-    if (capacity.profile_max.size() > config.profiles.size()) {
-      return error(ErrorCode::unknown_profile, "capacity names " +
-                                                   std::to_string(capacity.profile_max.size()) +
-                                                   " profiles; the configuration declares " +
-                                                   std::to_string(config.profiles.size()));
-    }
-    for (std::size_t p = 0; p < capacity.profile_max.size(); ++p) {
-      if (capacity.profile_max[p] < 0) {
-        return error(ErrorCode::invalid_value,
-                     "capacity of profile \"" + config.profiles[p].name + "\" is negative");
-      }
-    }
-    return std::nullopt;
-  }
-
   // I1: a capacity below what the agent already holds would make available capacity negative.
   std::optional<Error> check_not_below_load(const Agent& agent, const AgentCapacity& capacity) const {
     const std::int32_t units = used_units(agent);
@@ -696,23 +658,6 @@ struct ReferenceRouter::State {
     return std::nullopt;
   }
 
-  std::optional<Error> check_presence(PresenceId presence) const {
-    if (presence >= config.presences.size()) {
-      return error(ErrorCode::unknown_presence,
-                   "presence id " + std::to_string(presence) + " is not declared");
-    }
-    return std::nullopt;
-  }
-
-  std::optional<Error> check_queue(QueueId queue) const {
-    if (queue >= config.queues.size()) {
-      return error(ErrorCode::unknown_queue,
-                   "queue id " + std::to_string(queue) + " is not declared (the configuration has " +
-                       std::to_string(config.queues.size()) + " queues)");
-    }
-    return std::nullopt;
-  }
-
   Error unknown_agent(const ExternalId& id) const {
     return error(ErrorCode::unknown_agent, "no agent has id " + id.to_string());
   }
@@ -726,22 +671,16 @@ struct ReferenceRouter::State {
 
   std::optional<Error> on(const AgentUpsert& e, Timestamp now, std::set<QueueId>& triggered) {
     if (e.presence) {
-      if (auto err = check_presence(*e.presence)) return err;
+      if (auto err = check_presence(config, *e.presence)) return err;
     }
     if (e.skills) {
-      if (auto err = check_skills(*e.skills)) return err;
+      if (auto err = check_skills(config, *e.skills)) return err;
     }
     if (e.capacity) {
-      if (auto err = check_capacity(*e.capacity)) return err;
+      if (auto err = check_capacity(config, *e.capacity)) return err;
     }
     if (e.shifts) {
-      for (const Shift& s : *e.shifts) {
-        if (s.end <= s.start) {
-          return error(ErrorCode::invalid_value, "a shift ends before it starts (" +
-                                                     std::to_string(s.start) + ".." +
-                                                     std::to_string(s.end) + ")");
-        }
-      }
+      if (auto err = check_shifts(*e.shifts)) return err;
     }
     Agent* existing = find_agent(e.agent);
     if (existing && e.capacity) {
@@ -782,7 +721,7 @@ struct ReferenceRouter::State {
   std::optional<Error> on(const PresenceChange& e, Timestamp, std::set<QueueId>& triggered) {
     Agent* agent = find_agent(e.agent);
     if (!agent) return unknown_agent(e.agent);
-    if (auto err = check_presence(e.presence)) return err;
+    if (auto err = check_presence(config, e.presence)) return err;
     agent->presence = e.presence;  // R7; open offers stand until accepted, declined or timed out
     trigger_agent_queues(*agent, triggered);
     return std::nullopt;
@@ -791,7 +730,7 @@ struct ReferenceRouter::State {
   std::optional<Error> on(const CapacityChange& e, Timestamp, std::set<QueueId>& triggered) {
     Agent* agent = find_agent(e.agent);
     if (!agent) return unknown_agent(e.agent);
-    if (auto err = check_capacity(e.capacity)) return err;
+    if (auto err = check_capacity(config, e.capacity)) return err;
     if (auto err = check_not_below_load(*agent, e.capacity)) return err;
     agent->capacity = e.capacity;
     trigger_agent_queues(*agent, triggered);
@@ -801,7 +740,7 @@ struct ReferenceRouter::State {
   std::optional<Error> on(const JoinQueue& e, Timestamp now, std::set<QueueId>& triggered) {
     Agent* agent = find_agent(e.agent);
     if (!agent) return unknown_agent(e.agent);
-    if (auto err = check_queue(e.queue)) return err;
+    if (auto err = check_queue(config, e.queue)) return err;
     if (agent->queues.count(e.queue)) {
       return error(ErrorCode::already_member, "agent " + e.agent.to_string() +
                                                   " is already a member of queue \"" +
@@ -816,7 +755,7 @@ struct ReferenceRouter::State {
   std::optional<Error> on(const LeaveQueue& e, Timestamp, std::set<QueueId>&) {
     Agent* agent = find_agent(e.agent);
     if (!agent) return unknown_agent(e.agent);
-    if (auto err = check_queue(e.queue)) return err;
+    if (auto err = check_queue(config, e.queue)) return err;
     if (!agent->queues.count(e.queue)) {
       return error(ErrorCode::not_a_member, "agent " + e.agent.to_string() +
                                                 " is not a member of queue \"" +
@@ -828,30 +767,12 @@ struct ReferenceRouter::State {
   }
 
   std::optional<Error> on(const ItemArrive& e, Timestamp now, std::set<QueueId>& triggered) {
-    if (auto err = check_queue(e.queue)) return err;
+    if (auto err = check_queue(config, e.queue)) return err;
     if (find_item(e.item)) {
       return error(ErrorCode::duplicate_item,
                    "item " + e.item.to_string() + " is already live; item ids must be unique");
     }
-    std::set<SkillId> seen;
-    for (const SkillRequirement& r : e.skills) {
-      if (r.skill >= config.skills.size()) {
-        return error(ErrorCode::unknown_skill,
-                     "required skill id " + std::to_string(r.skill) + " is not declared");
-      }
-      if (r.min_proficiency < -1) {
-        return error(ErrorCode::invalid_value, "minimum proficiency of \"" +
-                                                   config.skills[r.skill] + "\" is negative");
-      }
-      if (!seen.insert(r.skill).second) {
-        return error(ErrorCode::invalid_value,
-                     "required skill \"" + config.skills[r.skill] + "\" is listed twice");
-      }
-    }
-    if (e.units && *e.units <= 0) {
-      return error(ErrorCode::invalid_value, "an item consumes at least 1 unit, not " +
-                                                 std::to_string(*e.units));
-    }
+    if (auto err = check_requirements(config, e.skills, e.units)) return err;
     Item item;
     item.id = e.item;
     item.seq = next_seq++;
@@ -906,7 +827,7 @@ struct ReferenceRouter::State {
   std::optional<Error> on(const ItemTransfer& e, Timestamp now, std::set<QueueId>& triggered) {
     Item* item = find_item(e.item);
     if (!item) return unknown_item(e.item);
-    if (auto err = check_queue(e.queue)) return err;
+    if (auto err = check_queue(config, e.queue)) return err;
     if (item->state == ItemState::assigned) {
       return error(ErrorCode::item_not_queued,
                    "item " + e.item.to_string() + " is assigned to agent " +

@@ -36,6 +36,7 @@
 
 #include "switchboard/agent_table.hpp"
 #include "switchboard/condition.hpp"
+#include "switchboard/event_checks.hpp"
 #include "switchboard/id_map.hpp"
 #include "switchboard/ranking.hpp"
 
@@ -1264,36 +1265,11 @@ struct Kernel::State {
 
   // ---- validation ------------------------------------------------------------------------------
 
-  std::optional<Error> check_skills(const std::vector<SkillLevel>& skills) const {
-    SkillSet seen;
-    for (const SkillLevel& s : skills) {
-      if (s.skill >= config.skills.size()) {
-        return error(ErrorCode::unknown_skill, "skill id " + std::to_string(s.skill) +
-                                                   " is not declared (the configuration has " +
-                                                   std::to_string(config.skills.size()) + " skills)");
-      }
-      if (s.proficiency < 0) {
-        return error(ErrorCode::invalid_value, "proficiency of skill \"" + config.skills[s.skill] +
-                                                   "\" is negative; proficiencies start at 0");
-      }
-      if (seen.test(s.skill)) {
-        return error(ErrorCode::invalid_value, "skill \"" + config.skills[s.skill] + "\" is listed twice");
-      }
-      seen.set(s.skill);
-    }
-    return std::nullopt;
-  }
-  std::optional<Error> check_capacity(const AgentCapacity& capacity) const {
-    if (capacity.units < 0) return error(ErrorCode::invalid_value, "capacity units are negative; use 0 or more");
-    if (capacity.profile_max.size() > config.profiles.size()) {
-      return error(ErrorCode::unknown_profile, "capacity names " + std::to_string(capacity.profile_max.size()) +
-                                                   " profiles; the configuration declares " +
-                                                   std::to_string(config.profiles.size()));
-    }
+  // check_capacity (event_checks.hpp) plus the kernel's own limit: a profile count must fit the
+  // 8 bits of the capacity word.
+  std::optional<Error> check_capacity_fits(const AgentCapacity& capacity) const {
+    if (auto err = check_capacity(config, capacity)) return err;
     for (std::size_t p = 0; p < capacity.profile_max.size(); ++p) {
-      if (capacity.profile_max[p] < 0) {
-        return error(ErrorCode::invalid_value, "capacity of profile \"" + config.profiles[p].name + "\" is negative");
-      }
       if (capacity.profile_max[p] > kKernelMaxProfileCapacity) {
         return error(ErrorCode::invalid_value,
                      "capacity of profile \"" + config.profiles[p].name + "\" is " +
@@ -1324,20 +1300,6 @@ struct Kernel::State {
     }
     return std::nullopt;
   }
-  std::optional<Error> check_presence(PresenceId presence) const {
-    if (presence >= config.presences.size()) {
-      return error(ErrorCode::unknown_presence, "presence id " + std::to_string(presence) + " is not declared");
-    }
-    return std::nullopt;
-  }
-  std::optional<Error> check_queue(QueueId queue) const {
-    if (queue >= config.queues.size()) {
-      return error(ErrorCode::unknown_queue, "queue id " + std::to_string(queue) +
-                                                 " is not declared (the configuration has " +
-                                                 std::to_string(config.queues.size()) + " queues)");
-    }
-    return std::nullopt;
-  }
   static Error unknown_agent(const ExternalId& id) {
     return error(ErrorCode::unknown_agent, "no agent has id " + id.to_string());
   }
@@ -1351,21 +1313,16 @@ struct Kernel::State {
 
   std::optional<Error> on(const AgentUpsert& e, Timestamp now, Lane& l) {
     if (e.presence) {
-      if (auto err = check_presence(*e.presence)) return err;
+      if (auto err = check_presence(config, *e.presence)) return err;
     }
     if (e.skills) {
-      if (auto err = check_skills(*e.skills)) return err;
+      if (auto err = check_skills(config, *e.skills)) return err;
     }
     if (e.capacity) {
-      if (auto err = check_capacity(*e.capacity)) return err;
+      if (auto err = check_capacity_fits(*e.capacity)) return err;
     }
     if (e.shifts) {
-      for (const Shift& s : *e.shifts) {
-        if (s.end <= s.start) {
-          return error(ErrorCode::invalid_value, "a shift ends before it starts (" + std::to_string(s.start) +
-                                                     ".." + std::to_string(s.end) + ")");
-        }
-      }
+      if (auto err = check_shifts(*e.shifts)) return err;
     }
     AgentIndex a = find_agent(e.agent);
     if (a != kNoAgent && e.capacity) {
@@ -1405,7 +1362,7 @@ struct Kernel::State {
   std::optional<Error> on(const PresenceChange& e, Timestamp, Lane& l) {
     const AgentIndex a = find_agent(e.agent);
     if (a == kNoAgent) return unknown_agent(e.agent);
-    if (auto err = check_presence(e.presence)) return err;
+    if (auto err = check_presence(config, e.presence)) return err;
     hot.presence[a] = e.presence;  // R7; open offers stand
     refresh_agent(a);
     trigger_agent_queues(a, l.triggered);
@@ -1415,7 +1372,7 @@ struct Kernel::State {
   std::optional<Error> on(const CapacityChange& e, Timestamp, Lane& l) {
     const AgentIndex a = find_agent(e.agent);
     if (a == kNoAgent) return unknown_agent(e.agent);
-    if (auto err = check_capacity(e.capacity)) return err;
+    if (auto err = check_capacity_fits(e.capacity)) return err;
     if (auto err = check_not_below_load(a, e.capacity)) return err;
     set_capacity(a, e.capacity);
     refresh_agent(a);
@@ -1426,7 +1383,7 @@ struct Kernel::State {
   std::optional<Error> on(const JoinQueue& e, Timestamp now, Lane& l) {
     const AgentIndex a = find_agent(e.agent);
     if (a == kNoAgent) return unknown_agent(e.agent);
-    if (auto err = check_queue(e.queue)) return err;
+    if (auto err = check_queue(config, e.queue)) return err;
     if (member_pos(a, e.queue) >= 0) {
       return error(ErrorCode::already_member, "agent " + e.agent.to_string() + " is already a member of queue \"" +
                                                   config.queues[e.queue].name + "\"");
@@ -1439,7 +1396,7 @@ struct Kernel::State {
   std::optional<Error> on(const LeaveQueue& e, Timestamp, Lane&) {
     const AgentIndex a = find_agent(e.agent);
     if (a == kNoAgent) return unknown_agent(e.agent);
-    if (auto err = check_queue(e.queue)) return err;
+    if (auto err = check_queue(config, e.queue)) return err;
     if (member_pos(a, e.queue) < 0) {
       return error(ErrorCode::not_a_member, "agent " + e.agent.to_string() + " is not a member of queue \"" +
                                                 config.queues[e.queue].name + "\"");
@@ -1449,26 +1406,13 @@ struct Kernel::State {
   }
 
   std::optional<Error> on(const ItemArrive& e, Timestamp now, Lane& l) {
-    if (auto err = check_queue(e.queue)) return err;
+    if (auto err = check_queue(config, e.queue)) return err;
     if (find_item(l, e.item)) {
       return error(ErrorCode::duplicate_item, "item " + e.item.to_string() + " is already live; item ids must be unique");
     }
+    if (auto err = check_requirements(config, e.skills, e.units)) return err;
     SkillSet seen;
-    for (const SkillRequirement& r : e.skills) {
-      if (r.skill >= config.skills.size()) {
-        return error(ErrorCode::unknown_skill, "required skill id " + std::to_string(r.skill) + " is not declared");
-      }
-      if (r.min_proficiency < -1) {
-        return error(ErrorCode::invalid_value, "minimum proficiency of \"" + config.skills[r.skill] + "\" is negative");
-      }
-      if (seen.test(r.skill)) {
-        return error(ErrorCode::invalid_value, "required skill \"" + config.skills[r.skill] + "\" is listed twice");
-      }
-      seen.set(r.skill);
-    }
-    if (e.units && *e.units <= 0) {
-      return error(ErrorCode::invalid_value, "an item consumes at least 1 unit, not " + std::to_string(*e.units));
-    }
+    for (const SkillRequirement& r : e.skills) seen.set(r.skill);
     ItemSlot slot;
     if (l.overlay) {  // the driver reserved a slot and a seq for this arrival
       slot = l.arrival_slot;
@@ -1549,7 +1493,7 @@ struct Kernel::State {
   std::optional<Error> on(const ItemTransfer& e, Timestamp now, Lane& l) {
     Item* item = find_item(l, e.item);
     if (!item) return unknown_item(e.item);
-    if (auto err = check_queue(e.queue)) return err;
+    if (auto err = check_queue(config, e.queue)) return err;
     if (item->state == ItemState::assigned) {
       return error(ErrorCode::item_not_queued, "item " + e.item.to_string() + " is assigned to agent " +
                                                    cold[item->agent].id.to_string() +

@@ -19,7 +19,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <deque>
 #include <iostream>
 #include <map>
@@ -36,33 +35,15 @@
 #include "switchboard/kernel.hpp"
 #include "switchboard/reference_router.hpp"
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define SWITCHBOARD_DIFF_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define SWITCHBOARD_DIFF_SANITIZED 1
-#endif
-#endif
-
 namespace switchboard::testing {
 namespace {
 
-#if defined(SWITCHBOARD_DIFF_SANITIZED) || !defined(NDEBUG)
-constexpr std::size_t kDefaultEventsPerSeed = 10'000;  // ThreadSanitizer, ASan, Debug: 10x fewer
-#else
-constexpr std::size_t kDefaultEventsPerSeed = 100'000;
-#endif
+constexpr std::size_t kDefaultEventsPerSeed = kSlowBuild ? 10'000 : 100'000;
 constexpr std::size_t kCheckEvery = 97;  // invariants and item views
 constexpr std::size_t kBatch = 64;       // apply_batch chunk
 constexpr std::size_t kHistory = 10;     // decisions shown before a difference
 
-std::size_t events_per_seed() {
-  if (const char* env = std::getenv("SWITCHBOARD_DIFF_EVENTS")) {
-    const long long n = std::atoll(env);
-    if (n > 0) return static_cast<std::size_t>(n);
-  }
-  return kDefaultEventsPerSeed;
-}
+std::size_t events_per_seed() { return env_count("SWITCHBOARD_DIFF_EVENTS", kDefaultEventsPerSeed); }
 
 // Seeds: odd seeds use two independent clusters of agents and queues (so that apply_batch has
 // parts to run in parallel), seeds divisible by 3 three clusters, the rest one connected graph.
@@ -120,21 +101,13 @@ class KernelDifferential : public ::testing::TestWithParam<std::uint64_t> {
           remember(last_reference, ref_out[k]);
           remember(last_kernel, ker_out[k]);
         }
-        const std::size_t from = events_before(run.events.size(), 5);
-        std::ostringstream events;
-        for (std::size_t k = from; k < run.events.size(); ++k) events << "\n    " << describe(run.events[k]);
         FAIL() << "seed " << seed << ", event index " << i << " (Kernel::apply, threads 1): the kernel "
-               << "decides differently\n  event: " << describe(event)
-               << "\n  reference decision #" << *diff << " of this event: "
-               << (*diff < ref_out.size() ? describe(ref_out[*diff]) : std::string("(none)"))
-               << "\n  kernel    decision #" << *diff << " of this event: "
-               << (*diff < ker_out.size() ? describe(ker_out[*diff]) : std::string("(none)"))
-               << "\n  all reference decisions of this event:" << show(ref_out, 0, ref_out.size())
-               << "\n  all kernel decisions of this event:" << show(ker_out, 0, ker_out.size())
+               << "decides differently" << event_difference(event, ref_out, ker_out, *diff)
                << "\n  last " << kHistory << " reference decisions before the difference:"
                << show(last_reference)
                << "\n  last " << kHistory << " kernel decisions before the difference:"
-               << show(last_kernel) << "\n  the events before it:" << events.str();
+               << show(last_kernel) << "\n  the events before it:"
+               << event_lines(run.events, events_before(run.events.size(), 5), run.events.size());
       }
       for (const Decision& d : ref_out) remember(last_reference, d);
       for (const Decision& d : ker_out) remember(last_kernel, d);
@@ -164,15 +137,8 @@ class KernelDifferential : public ::testing::TestWithParam<std::uint64_t> {
     const std::string problem = kernel.check_invariants();
     ASSERT_EQ(problem, "") << "seed " << seed << ", event index " << i
                            << ": kernel.check_invariants() after " << describe(event);
-    for (const auto& [id, ledger] : generator.ledger()) {
-      const std::optional<ItemView> r = reference.item(id);
-      const std::optional<ItemView> k = kernel.item(id);
-      ASSERT_TRUE(r.has_value()) << "seed " << seed << ": the ledger holds " << id.to_string();
-      ASSERT_TRUE(k.has_value()) << "seed " << seed << ", event index " << i << ": the kernel lost item "
-                                 << id.to_string() << " (reference: " << show(*r) << ")";
-      ASSERT_TRUE(same(*r, *k)) << "seed " << seed << ", event index " << i << ": item views differ\n"
-                                << "  reference: " << show(*r) << "\n  kernel:    " << show(*k);
-    }
+    const std::string items = item_views_differ(generator.ledger(), reference, kernel);
+    ASSERT_EQ(items, "") << "seed " << seed << ", event index " << i << ": item views";
   }
 
   // I5: the same stream through apply_batch in chunks, on two threads.
@@ -192,20 +158,10 @@ class KernelDifferential : public ::testing::TestWithParam<std::uint64_t> {
       const std::optional<std::size_t> diff =
           first_difference(run.decisions, from, out, 0, expected, out.size());
       if (diff) {
-        // The event whose decision differs: the one whose reference decisions hold the index.
-        const std::size_t at = from + *diff;
-        const std::size_t e = event_of_decision(run.offsets, start, count, at);
-        const std::size_t shown = *diff > kHistory ? *diff - kHistory : 0;
-        const std::size_t history_from = at > kHistory ? at - kHistory : 0;
+        const std::size_t e = event_of_decision(run.offsets, start, count, from + *diff);
         FAIL() << "seed " << seed << ", event index " << e << " (apply_batch, threads 2, chunk of "
                << count << " events from index " << start << "): decisions differ from apply() (I5)"
-               << "\n  event: " << describe(run.events[e])
-               << "\n  reference decision: "
-               << (*diff < expected ? describe(run.decisions[at]) : std::string("(none)"))
-               << "\n  batch     decision: "
-               << (*diff < out.size() ? describe(out[*diff]) : std::string("(none)"))
-               << "\n  last reference decisions before it:" << show(run.decisions, history_from, at)
-               << "\n  last batch decisions before it:" << show(out, shown, *diff);
+               << batch_difference(run.events, run.decisions, run.offsets, start, e, out, *diff, kHistory);
       }
       if ((start / kBatch) % 8 == 7 || start + count == events.size()) {
         const std::string problem = kernel.check_invariants();
@@ -232,20 +188,14 @@ TEST_P(KernelDifferential, KernelDecidesAsTheReferenceEventByEventAndInBatchesOn
 
   // The stream was rich (otherwise agreement says little).
   const StreamCounts& c = run.counts;
-  auto count = [&](const std::string& key) -> std::uint64_t {
-    const auto it = c.decisions.find(key);
-    return it == c.decisions.end() ? 0 : it->second;
-  };
+  auto count = [&](const std::string& key) { return c.decision(key); };
   std::ostringstream summary;
   summary << "seed " << seed << " (" << clusters_of(seed) << " cluster(s), "
           << run.config.queues.size() << " queues, " << run.config.profiles.size() << " profiles, "
           << run.events.size() << " events, " << run.decisions.size() << " decisions, "
           << parallel_events << " events on worker tasks; lock step "
           << std::chrono::duration<double>(stepped - started).count() << " s, batches "
-          << std::chrono::duration<double>(finished - stepped).count() << " s):";
-  for (const auto& [k, n] : c.decisions) summary << " " << k << "=" << n;
-  summary << " | errors:";
-  for (const auto& [k, n] : c.errors) summary << " " << k << "=" << n;
+          << std::chrono::duration<double>(finished - stepped).count() << " s):" << testing::summary(c);
   std::map<std::string, std::uint64_t> offers_by_queue_kind;  // method / skill matching
   for (const Decision& d : run.decisions) {
     if (d.kind != DecisionKind::offer) continue;
@@ -271,20 +221,9 @@ TEST_P(KernelDifferential, KernelDecidesAsTheReferenceEventByEventAndInBatchesOn
   EXPECT_GE(c.errors.size(), 12u);
 }
 
-std::vector<std::uint64_t> seeds() {
-  std::vector<std::uint64_t> s;
-  for (std::uint64_t seed = 1; seed <= 20; ++seed) s.push_back(seed);
-  if (const char* env = std::getenv("SWITCHBOARD_DIFF_SEEDS")) {
-    const long long extra = std::atoll(env);
-    for (long long i = 0; i < extra; ++i) s.push_back(1'000 + static_cast<std::uint64_t>(i));
-  }
-  return s;
-}
-
-INSTANTIATE_TEST_SUITE_P(Seeds, KernelDifferential, ::testing::ValuesIn(seeds()),
-                         [](const ::testing::TestParamInfo<std::uint64_t>& param_info) {
-                           return "seed" + std::to_string(param_info.param);
-                         });
+INSTANTIATE_TEST_SUITE_P(Seeds, KernelDifferential,
+                         ::testing::ValuesIn(seeds_with_soak(20, "SWITCHBOARD_DIFF_SEEDS", 1'000)),
+                         seed_name);
 
 TEST(KernelDifferentialConfig, EveryRichConfigurationIsWithinTheKernelLimits) {
   for (std::uint64_t seed = 1; seed <= 200; ++seed) {

@@ -40,8 +40,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
-#include <deque>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -58,36 +56,15 @@
 #include "switchboard/kernel.hpp"
 #include "switchboard/reference_router.hpp"
 
-#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
-#define SWITCHBOARD_PAR_SANITIZED 1
-#elif defined(__has_feature)
-#if __has_feature(thread_sanitizer) || __has_feature(address_sanitizer)
-#define SWITCHBOARD_PAR_SANITIZED 1
-#endif
-#endif
-
 namespace switchboard::testing {
 namespace {
 
-#if defined(SWITCHBOARD_PAR_SANITIZED) || !defined(NDEBUG)
-constexpr std::size_t kDefaultEventsPerSeed = 3'000;  // ThreadSanitizer, ASan, Debug: 10x fewer
-#else
-constexpr std::size_t kDefaultEventsPerSeed = 30'000;
-#endif
+constexpr std::size_t kDefaultEventsPerSeed = kSlowBuild ? 3'000 : 30'000;
 constexpr std::uint64_t kSeeds = 12;        // seeds 1..12; a soak adds 2000, 2001, ...
 constexpr std::size_t kHistory = 10;        // decisions shown before a difference
-constexpr std::size_t kEventsShown = 6;     // events shown before a difference
 constexpr std::size_t kMaxChunk = 2'048;    // apply_batch chunks: 1..kMaxChunk events
 constexpr Timestamp kStart = 1'000'000;     // the first event's time
 constexpr Timestamp kHour = 3'600'000;
-
-std::size_t env_count(const char* name, std::size_t fallback) {
-  if (const char* env = std::getenv(name)) {
-    const long long n = std::atoll(env);
-    if (n > 0) return static_cast<std::size_t>(n);
-  }
-  return fallback;
-}
 
 std::size_t events_per_seed() { return env_count("SWITCHBOARD_PAR_EVENTS", kDefaultEventsPerSeed); }
 
@@ -129,51 +106,8 @@ const std::vector<std::string> kItemOrderAttributes = {"", "first_response_by", 
                                                        "customer.level"};
 const std::vector<std::string> kNames = {"ana", "Ben", "cy", "dee", "Eve", "fay", "gus", "hal"};
 
-AttrValue random_tier(Rng& rng) {
-  switch (rng.below(4)) {
-    case 0: return AttrValue{std::int64_t{1}};
-    case 1: return AttrValue{std::int64_t{2}};
-    case 2: return AttrValue{std::string("gold")};
-    default: return AttrValue{std::string("silver")};
-  }
-}
-
-Attributes random_agent_attributes(Rng& rng) {
-  Attributes a;
-  if (rng.chance(90)) a["country"] = AttrValue{rng.pick(kCountries)};
-  if (rng.chance(75)) a["level"] = AttrValue{static_cast<std::int64_t>(rng.below(6))};
-  if (rng.chance(60)) a["team"] = AttrValue{std::string(1, static_cast<char>('A' + rng.below(3)))};
-  if (rng.chance(50)) a["tier"] = random_tier(rng);
-  if (rng.chance(50)) a["seniority"] = AttrValue{static_cast<std::int64_t>(rng.below(5))};
-  return a;
-}
-
-Attributes random_item_attributes(Rng& rng) {
-  Attributes a;
-  if (rng.chance(60)) {
-    static const std::vector<std::string> priorities = {"High", "Low", "Urgent", "Low"};
-    a["priority"] = AttrValue{rng.pick(priorities)};
-  }
-  if (rng.chance(50)) a["category"] = AttrValue{std::string(rng.chance(40) ? "Premium" : "Standard")};
-  if (rng.chance(50)) a["first_response_by"] = AttrValue{static_cast<std::int64_t>(rng.below(1'000'000))};
-  if (rng.chance(50)) a["score"] = AttrValue{static_cast<std::int64_t>(rng.below(100))};
-  if (rng.chance(60)) a["country"] = AttrValue{rng.pick(kCountries)};
-  if (rng.chance(40)) a["tier"] = random_tier(rng);
-  if (rng.chance(40)) a["customer.level"] = AttrValue{static_cast<std::int64_t>(rng.below(6))};
-  if (rng.chance(40)) a["lang"] = AttrValue{"s" + std::to_string(rng.below(6))};
-  return a;
-}
-
-std::vector<SkillLevel> random_agent_skills(Rng& rng) {
-  std::vector<SkillLevel> skills;
-  std::set<SkillId> used;
-  const int n = static_cast<int>(rng.below(5));
-  for (int i = 0; i < n; ++i) {
-    const SkillId s = static_cast<SkillId>(rng.below(6));
-    if (used.insert(s).second) skills.push_back(SkillLevel{s, static_cast<std::int32_t>(rng.below(6))});
-  }
-  return skills;
-}
+const RuleVocabulary kWords{kItemConditions, kAgentConditions, kItemOrderAttributes,
+                            kAgentOrderAttributes};
 
 AgentCapacity random_agent_capacity(Rng& rng, std::size_t profiles) {
   AgentCapacity c;
@@ -183,22 +117,7 @@ AgentCapacity random_agent_capacity(Rng& rng, std::size_t profiles) {
 }
 
 // Shifts that start or end while the stream runs (about a minute and a half at 3 ms an event).
-std::vector<Shift> random_shifts(Rng& rng) {
-  std::vector<Shift> shifts;
-  const int n = static_cast<int>(rng.between(1, 2));
-  for (int i = 0; i < n; ++i) {
-    const Timestamp start = kStart + rng.between(-20'000, 90'000);
-    shifts.push_back(Shift{start, start + rng.between(1'000, 60'000)});
-  }
-  return shifts;
-}
-
-std::vector<PresenceId> random_allowed(Rng& rng) {
-  std::vector<PresenceId> allowed = {kAvailable};
-  if (rng.chance(40)) allowed.push_back(kBusy);
-  if (rng.chance(15)) allowed.push_back(kLunch);
-  return allowed;
-}
+constexpr ShiftSpan kShifts{-20'000, 90'000, 1'000, 60'000};
 
 struct ClusterConfig {
   Config config;
@@ -220,14 +139,7 @@ ClusterConfig cluster_config(std::uint64_t seed) {
   cc.timers = timer_seed(seed);
   Config& c = cc.config;
   c = base_config();
-  if (rng.chance(60)) {
-    c.profiles.push_back(ProfileConfig{"video", rng.chance(50)});
-    ChannelConfig video = channel_defaults(ChannelKind::voice);
-    video.name = "video";
-    video.capacity_model = CapacityModel::profile;
-    video.profile = static_cast<ProfileId>(c.profiles.size() - 1);
-    c.channels.push_back(video);
-  }
+  if (rng.chance(60)) add_profile_channel(c, "video", rng.chance(50), ChannelKind::voice, "video");
   for (ChannelConfig& ch : c.channels) {
     ch.wrap_up_ms = 0;
     ch.periodic_ms = 0;
@@ -238,13 +150,7 @@ ClusterConfig cluster_config(std::uint64_t seed) {
       if (rng.chance(35)) ch.offer_timeout_ms = rng.between(2 * kHour, 5 * kHour);
       if (rng.chance(20)) ch.periodic_ms = rng.between(2 * kHour, 6 * kHour);
     }
-    if (rng.chance(50)) ch.allowed_presences = random_allowed(rng);
-    if (ch.capacity_model == CapacityModel::units && rng.chance(40)) {
-      ch.units_per_item = static_cast<std::int32_t>(rng.between(1, 3));
-    }
-    if (ch.kind == ChannelKind::chat && rng.chance(20)) ch.order_by_last_message = true;
-    if (rng.chance(30)) ch.block_size = static_cast<std::uint32_t>(rng.between(1, 6));
-    if (rng.chance(20)) ch.prioritization_limit = static_cast<std::uint32_t>(rng.between(2, 12));
+    randomize_channel_shape(rng, ch, c.presences.size(), 0);
   }
   if (cc.timers) c.channels[rng.below(c.channels.size())].periodic_ms = rng.between(10'000, 30'000);
   c.decline_limit = static_cast<std::int32_t>(rng.between(1, 5));
@@ -266,40 +172,9 @@ ClusterConfig cluster_config(std::uint64_t seed) {
                                           std::to_string(i),
                                    channel, method, static_cast<std::int32_t>(rng.below(4)));
       QueueConfig& queue = c.queues[id];
-      queue.skill_matching = rng.chance(40) ? SkillMatching::closest : SkillMatching::exact;
-      queue.requires_working = rng.chance(20);
-      if (rng.chance(15)) queue.allowed_presences = random_allowed(rng);
-      if (rng.chance(50)) queue.block_size = static_cast<std::uint32_t>(rng.between(1, 5));
-      if (rng.chance(25)) queue.prioritization_limit = static_cast<std::uint32_t>(rng.between(2, 10));
-      queue.strict_blocks = rng.chance(60);
-      if (g == 1 || rng.chance(50)) {
-        const int rules = static_cast<int>(rng.between(1, 3));
-        for (int r = 0; r < rules; ++r) {
-          PrioritizationRule rule;
-          rule.name = "p" + std::to_string(r);
-          rule.when = condition(c, rng.pick(kItemConditions), ConditionScope::item_only);
-          rule.order_by = ItemOrder{rng.pick(kItemOrderAttributes), rng.chance(40)};
-          queue.prioritization.push_back(std::move(rule));
-        }
-      }
-      if (queue.method == AssignmentMethod::custom) {
-        const int rules = static_cast<int>(rng.between(1, 4));
-        for (int r = 0; r < rules; ++r) {
-          AssignmentRule rule;
-          rule.name = "r" + std::to_string(r);
-          rule.when = condition(c, r + 1 == rules && rng.chance(60) ? std::string_view("true")
-                                                                     : rng.pick(kAgentConditions));
-          const int keys = static_cast<int>(rng.below(4));
-          for (int key = 0; key < keys; ++key) {
-            AgentOrderKey order;
-            order.kind = static_cast<AgentOrderKind>(rng.below(7));
-            order.descending = rng.chance(35);
-            if (order.kind == AgentOrderKind::attribute) order.attribute = rng.pick(kAgentOrderAttributes);
-            rule.order_by.push_back(order);
-          }
-          queue.assignment.push_back(std::move(rule));
-        }
-      }
+      randomize_queue_shape(rng, queue, c.presences.size(), 20, 15, 0);
+      if (g == 1 || rng.chance(50)) add_random_prioritization(rng, c, queue, kWords);
+      if (queue.method == AssignmentMethod::custom) add_random_assignment(rng, c, queue, kWords);
       cc.queue_cluster.push_back(k);
       cc.queues[static_cast<std::size_t>(k)].push_back(id);
     }
@@ -315,11 +190,11 @@ ClusterConfig cluster_config(std::uint64_t seed) {
       seed.id = number % 2 == 0 ? ExternalId(std::uint64_t{10} + 7 * number)
                                 : ExternalId(kNames[number % kNames.size()] + std::to_string(number));
       seed.presence = rng.chance(75) ? kAvailable : static_cast<PresenceId>(rng.below(c.presences.size()));
-      seed.skills = random_agent_skills(rng);
+      seed.skills = random_skills(rng);
       seed.capacity = random_agent_capacity(rng, c.profiles.size());
       seed.attributes = random_agent_attributes(rng);
       seed.working = rng.chance(85);
-      if (rng.chance(20)) seed.shifts = random_shifts(rng);
+      if (rng.chance(20)) seed.shifts = random_shifts(rng, kStart, kShifts);
       const auto& own = cc.queues[static_cast<std::size_t>(k)];
       for (QueueId q : own) {
         if (rng.chance(70)) seed.queues.push_back(q);
@@ -348,12 +223,7 @@ class ClusterStream {
   };
   [[nodiscard]] const Counts& counts() const { return counts_; }
 
-  struct LedgerItem {
-    ItemState state = ItemState::queued;
-    QueueId queue = 0;
-    std::optional<ExternalId> agent;
-  };
-  [[nodiscard]] const std::map<ExternalId, LedgerItem>& ledger() const { return items_; }
+  [[nodiscard]] const Ledger& ledger() const { return items_; }
 
   Event next(const ReferenceRouter& router) {
     now_ = router.now() == kNever ? kStart : router.now();
@@ -364,11 +234,7 @@ class ClusterStream {
     }
     const std::size_t live = items_.size();
     const auto per = static_cast<std::size_t>(cc_.clusters);
-    struct Choice {
-      int weight;
-      int what;
-    };
-    const Choice choices[] = {
+    const WeightedChoice choices[] = {
         {live > 25 * per ? 16 : (live < 5 * per ? 120 : 60), 0},  // arrive
         {has_offered ? 64 : 4, 1},                                 // accept
         {has_offered ? 20 : 4, 2},                                 // decline
@@ -386,17 +252,7 @@ class ClusterStream {
         {1, 14},                                                   // join (cuts a segment)
         {4, 15},                                                   // tick
     };
-    int total = 0;
-    for (const Choice& ch : choices) total += ch.weight;
-    int r = static_cast<int>(rng_.below(static_cast<std::uint64_t>(total)));
-    int what = 15;
-    for (const Choice& ch : choices) {
-      if (r < ch.weight) {
-        what = ch.what;
-        break;
-      }
-      r -= ch.weight;
-    }
+    const int what = choices[pick_weighted(rng_, choices)].what;
     Event event;
     event.time = next_time();
     event.sequence = ++sequence_;
@@ -424,42 +280,7 @@ class ClusterStream {
   }
 
   void observe(const Event& event, const std::vector<Decision>& decisions) {
-    bool refused = false;
-    for (const Decision& d : decisions) {
-      refused = refused || (d.kind == DecisionKind::error && d.sequence == event.sequence);
-    }
-    if (const auto* arrive = std::get_if<ItemArrive>(&event.body); arrive != nullptr && !refused) {
-      items_[arrive->item] = LedgerItem{ItemState::queued, arrive->queue, std::nullopt};
-    }
-    for (const Decision& d : decisions) {
-      if (d.kind == DecisionKind::error) continue;
-      const auto it = items_.find(d.item);
-      if (it == items_.end()) continue;
-      LedgerItem& m = it->second;
-      switch (d.kind) {
-        case DecisionKind::offer:
-          m.state = ItemState::offered;
-          m.agent = d.agent;
-          break;
-        case DecisionKind::assigned:
-          m.state = ItemState::assigned;
-          m.agent = d.agent;
-          break;
-        case DecisionKind::requeued:
-          m.state = ItemState::queued;
-          m.agent.reset();
-          break;
-        case DecisionKind::parked: m.state = ItemState::parked; break;
-        case DecisionKind::cancelled:
-        case DecisionKind::completed: items_.erase(it); break;
-        case DecisionKind::transferred:
-          m.queue = d.queue;
-          m.state = ItemState::queued;
-          m.agent.reset();
-          break;
-        case DecisionKind::error: break;
-      }
-    }
+    follow(items_, event, decisions);
   }
 
  private:
@@ -496,21 +317,8 @@ class ClusterStream {
   const ExternalId& agent_in(int k) { return rng_.pick(cc_.agents[static_cast<std::size_t>(k)]); }
   QueueId queue_in(int k) { return rng_.pick(cc_.queues[static_cast<std::size_t>(k)]); }
   int random_cluster() { return static_cast<int>(rng_.below(static_cast<std::uint64_t>(cc_.clusters))); }
-  ExternalId unknown_agent() { return ExternalId("ghost-" + std::to_string(rng_.below(3))); }
-  ExternalId unknown_item() {
-    return rng_.chance(50) ? ExternalId(std::uint64_t{900'000'000} + rng_.below(5))
-                           : ExternalId("no-such-item-" + std::to_string(rng_.below(5)));
-  }
-  ExternalId fresh_item() {
-    const std::uint64_t n = next_item_++;
-    return n % 2 == 0 ? ExternalId(std::uint64_t{1'000} + n) : ExternalId("item-" + std::to_string(n));
-  }
   std::vector<ExternalId> items_in(std::initializer_list<ItemState> states) const {
-    std::vector<ExternalId> out;
-    for (const auto& [id, m] : items_) {
-      if (std::find(states.begin(), states.end(), m.state) != states.end()) out.push_back(id);
-    }
-    return out;
+    return testing::items_in(items_, states);
   }
   std::vector<ExternalId> live_items() const {
     std::vector<ExternalId> out;
@@ -521,12 +329,12 @@ class ClusterStream {
   ExternalId some_live_item(int percent) {
     const std::vector<ExternalId> live = live_items();
     if (!live.empty() && !invalid(100 - percent)) return rng_.pick(live);
-    return unknown_item();
+    return unknown_item(rng_);
   }
   // An agent of cluster k (or, rarely, of another cluster, or unknown).
   ExternalId agent_near(int k) {
     if (k < 0) k = random_cluster();
-    if (invalid(3)) return unknown_agent();
+    if (invalid(3)) return unknown_agent(rng_);
     if (cross()) return agent_in(other_cluster(k));
     return agent_in(k);
   }
@@ -538,16 +346,9 @@ class ClusterStream {
     ItemArrive e;
     const int k = random_cluster();
     e.queue = queue_in(k);
-    e.item = fresh_item();
-    e.attributes = random_item_attributes(rng_);
-    std::set<SkillId> used;
-    const int n = static_cast<int>(rng_.below(3));
-    for (int i = 0; i < n; ++i) {
-      const SkillId s = static_cast<SkillId>(rng_.below(6));
-      if (used.insert(s).second) {
-        e.skills.push_back(SkillRequirement{s, static_cast<std::int32_t>(rng_.between(-1, 3))});
-      }
-    }
+    e.item = fresh_item(next_item_);
+    e.attributes = random_item_attributes(rng_, false);
+    e.skills = random_requirements(rng_);
     if (rng_.chance(20)) e.units = static_cast<std::int32_t>(rng_.between(1, 3));
     if (rng_.chance(20)) e.affinity_agent = agent_near(k);
     if (rng_.chance(20)) e.created = now_ - rng_.between(0, 100'000);
@@ -582,7 +383,7 @@ class ClusterStream {
       }
     } else {
       const std::vector<ExternalId> others = items_in({ItemState::queued, ItemState::assigned, ItemState::parked});
-      e.item = !others.empty() && rng_.chance(60) ? rng_.pick(others) : unknown_item();  // item_not_offered
+      e.item = !others.empty() && rng_.chance(60) ? rng_.pick(others) : unknown_item(rng_);  // item_not_offered
       e.agent = agent_near(cluster_of_item(e.item));
     }
     return e;
@@ -616,7 +417,7 @@ class ClusterStream {
   EventBody make_update() {
     ItemUpdate e;
     e.item = some_live_item(92);
-    e.attributes = random_item_attributes(rng_);
+    e.attributes = random_item_attributes(rng_, false);
     if (rng_.chance(30)) e.attributes["priority"] = AttrValue{};  // removes it
     if (rng_.chance(15)) e.attributes["score"] = AttrValue{};
     if (rng_.chance(20)) e.last_message = now_ - rng_.between(0, 20'000);
@@ -723,11 +524,11 @@ class ClusterStream {
     AgentUpsert e;
     e.agent = agent_in(random_cluster());
     if (rng_.chance(50)) e.presence = random_presence();
-    if (rng_.chance(40)) e.skills = random_agent_skills(rng_);
+    if (rng_.chance(40)) e.skills = random_skills(rng_);
     if (rng_.chance(40)) e.capacity = random_agent_capacity(rng_, cc_.config.profiles.size());
     if (rng_.chance(30)) e.attributes = random_agent_attributes(rng_);
     if (rng_.chance(30)) e.working = rng_.chance(75);
-    if (rng_.chance(15)) e.shifts = rng_.chance(70) ? random_shifts(rng_) : std::vector<Shift>{};
+    if (rng_.chance(15)) e.shifts = rng_.chance(70) ? random_shifts(rng_, kStart, kShifts) : std::vector<Shift>{};
     if (invalid(5)) e.skills = std::vector<SkillLevel>{SkillLevel{2, -1}};
     return e;
   }
@@ -763,7 +564,7 @@ class ClusterStream {
   Rng rng_;
   const ClusterConfig& cc_;
   Counts counts_;
-  std::map<ExternalId, LedgerItem> items_;
+  Ledger items_;
   Timestamp now_ = kStart;
   std::uint64_t sequence_ = 0;
   std::uint64_t next_item_ = 0;
@@ -784,14 +585,6 @@ struct BatchRun {
   int threads = 2;
   std::size_t min_events_per_task = 16;
 };
-
-std::string event_lines(const std::vector<Event>& events, std::size_t from, std::size_t to) {
-  std::string s;
-  for (std::size_t k = from; k < to && k < events.size(); ++k) {
-    s += "\n    [" + std::to_string(k) + "] " + describe(events[k]);
-  }
-  return s.empty() ? "\n    (none)" : s;
-}
 
 std::string show_agent(const AgentView& v) {
   std::ostringstream s;
@@ -832,17 +625,10 @@ class KernelParallelBatches : public ::testing::TestWithParam<std::uint64_t> {
       if (const auto diff = first_difference(ref_out, 0, ker_out, 0, ref_out.size(), ker_out.size())) {
         const std::size_t history_from = run.decisions.size() > kHistory ? run.decisions.size() - kHistory : 0;
         FAIL() << "seed " << seed << ", event index " << i << " (Kernel::apply, threads 1): the kernel "
-               << "decides differently from the reference\n  event: " << describe(event)
-               << "\n  reference decision #" << *diff << " of this event: "
-               << (*diff < ref_out.size() ? describe(ref_out[*diff]) : std::string("(none)"))
-               << "\n  kernel    decision #" << *diff << " of this event: "
-               << (*diff < ker_out.size() ? describe(ker_out[*diff]) : std::string("(none)"))
-               << "\n  all reference decisions of this event:" << show(ref_out, 0, ref_out.size())
-               << "\n  all kernel decisions of this event:" << show(ker_out, 0, ker_out.size())
+               << "decides differently from the reference" << event_difference(event, ref_out, ker_out, *diff)
                << "\n  last reference decisions before it:"
                << show(run.decisions, history_from, run.decisions.size())
-               << "\n  the events before it:"
-               << event_lines(run.events, i > kEventsShown ? i - kEventsShown : 0, i);
+               << "\n  the events before it:" << event_lines(run.events, i > kHistory ? i - kHistory : 0, i);
       }
       ASSERT_EQ(kernel.live_item_count(), reference.live_item_count())
           << "seed " << seed << ", event index " << i << ": live items differ after " << describe(event);
@@ -891,24 +677,11 @@ class KernelParallelBatches : public ::testing::TestWithParam<std::uint64_t> {
       const std::size_t from = run.offsets[start];
       const std::size_t expected = run.offsets[start + count] - from;
       if (const auto diff = first_difference(run.decisions, from, out, 0, expected, out.size())) {
-        const std::size_t at = from + *diff;
-        const std::size_t e = event_of_decision(run.offsets, start, count, at);
-        const std::size_t shown = *diff > kHistory ? *diff - kHistory : 0;
-        const std::size_t history_from = at > kHistory ? at - kHistory : 0;
-        const std::size_t event_from = e > start + kEventsShown ? e - kEventsShown : start;
+        const std::size_t e = event_of_decision(run.offsets, start, count, from + *diff);
         FAIL() << "seed " << seed << ", event index " << e << " (apply_batch, " << label << ", chunk of "
                << count << " events from index " << start << ", " << on_lanes
                << " of them on parallel lanes): decisions differ from the reference and apply()"
-               << "\n  event: " << describe(run.events[e])
-               << "\n  reference decision #" << (at - run.offsets[e]) << " of this event: "
-               << (*diff < expected ? describe(run.decisions[at]) : std::string("(none)"))
-               << "\n  batch     decision: "
-               << (*diff < out.size() ? describe(out[*diff]) : std::string("(none)"))
-               << "\n  all reference decisions of this event:"
-               << show(run.decisions, run.offsets[e], run.offsets[e + 1])
-               << "\n  last reference decisions before it:" << show(run.decisions, history_from, at)
-               << "\n  last batch decisions before it:" << show(out, shown, *diff)
-               << "\n  the events before it in this chunk:" << event_lines(run.events, event_from, e);
+               << batch_difference(run.events, run.decisions, run.offsets, start, e, out, *diff, kHistory);
       }
       const std::string problem = kernel.check_invariants();
       ASSERT_EQ(problem, "") << "seed " << seed << ", " << label << ": kernel.check_invariants() after "
@@ -920,15 +693,8 @@ class KernelParallelBatches : public ::testing::TestWithParam<std::uint64_t> {
       start += count;
     }
     // The end state: item views as the reference's, agent views as the sequential kernel's.
-    for (const auto& [id, ledger] : stream.ledger()) {
-      const std::optional<ItemView> r = reference.item(id);
-      const std::optional<ItemView> k = kernel.item(id);
-      ASSERT_TRUE(r.has_value()) << "seed " << seed << ": the ledger holds " << id.to_string();
-      ASSERT_TRUE(k.has_value()) << "seed " << seed << ", " << label << ": the kernel lost item "
-                                 << id.to_string() << " (reference: " << show(*r) << ")";
-      ASSERT_TRUE(same(*r, *k)) << "seed " << seed << ", " << label << ": item views differ at the end\n"
-                                << "  reference: " << show(*r) << "\n  kernel:    " << show(*k);
-    }
+    const std::string items = item_views_differ(stream.ledger(), reference, kernel);
+    ASSERT_EQ(items, "") << "seed " << seed << ", " << label << ": item views at the end";
     for (const auto& [id, cluster] : run.cc.agent_cluster) {
       const std::optional<AgentView> s = sequential.agent(id);
       const std::optional<AgentView> b = kernel.agent(id);
@@ -976,10 +742,7 @@ TEST_P(KernelParallelBatches, BatchesOnLanesDecideAsTheReferenceAndTheSequential
   const auto finished = std::chrono::steady_clock::now();
 
   const StreamCounts& c = run.counts;
-  auto count = [&](const std::string& key) -> std::uint64_t {
-    const auto it = c.decisions.find(key);
-    return it == c.decisions.end() ? 0 : it->second;
-  };
+  auto count = [&](const std::string& key) { return c.decision(key); };
   std::ostringstream summary;
   summary << "seed " << seed << " (" << run.cc.clusters << " clusters" << (run.cc.timers ? ", timers" : "")
           << ", " << run.cc.config.queues.size() << " queues, " << run.cc.config.agents.size() << " agents, "
@@ -987,10 +750,8 @@ TEST_P(KernelParallelBatches, BatchesOnLanesDecideAsTheReferenceAndTheSequential
           << stream.counts().cross << " across clusters, " << stream.counts().invalid << " made invalid, "
           << stream.counts().leaves << " leaves, " << stream.counts().joins << " joins; lock step "
           << std::chrono::duration<double>(stepped - started).count() << " s, batches "
-          << std::chrono::duration<double>(finished - stepped).count() << " s):" << fractions.str();
-  for (const auto& [k, n] : c.decisions) summary << " " << k << "=" << n;
-  summary << " | errors:";
-  for (const auto& [k, n] : c.errors) summary << " " << k << "=" << n;
+          << std::chrono::duration<double>(finished - stepped).count() << " s):" << fractions.str()
+          << testing::summary(c);
   std::cout << "[ coverage ] " << summary.str() << "\n";
   SCOPED_TRACE(summary.str());
 
@@ -1016,18 +777,9 @@ TEST_P(KernelParallelBatches, BatchesOnLanesDecideAsTheReferenceAndTheSequential
   EXPECT_GT(stream.counts().cross, scale / 2);
 }
 
-std::vector<std::uint64_t> seeds() {
-  std::vector<std::uint64_t> s;
-  for (std::uint64_t seed = 1; seed <= kSeeds; ++seed) s.push_back(seed);
-  const std::size_t extra = env_count("SWITCHBOARD_PAR_SEEDS", 0);
-  for (std::size_t i = 0; i < extra; ++i) s.push_back(2'000 + i);
-  return s;
-}
-
-INSTANTIATE_TEST_SUITE_P(Seeds, KernelParallelBatches, ::testing::ValuesIn(seeds()),
-                         [](const ::testing::TestParamInfo<std::uint64_t>& param_info) {
-                           return "seed" + std::to_string(param_info.param);
-                         });
+INSTANTIATE_TEST_SUITE_P(Seeds, KernelParallelBatches,
+                         ::testing::ValuesIn(seeds_with_soak(kSeeds, "SWITCHBOARD_PAR_SEEDS", 2'000)),
+                         seed_name);
 
 }  // namespace
 }  // namespace switchboard::testing

@@ -367,11 +367,7 @@ class Simulation {
   // ---- choosing events ---------------------------------------------------------------------------
 
   std::vector<ExternalId> items_in(std::initializer_list<ItemState> states) const {
-    std::vector<ExternalId> out;
-    for (const auto& [id, m] : items_) {
-      if (std::find(states.begin(), states.end(), m.state) != states.end()) out.push_back(id);
-    }
-    return out;
+    return testing::items_in(items_, states);
   }
   std::vector<ExternalId> live_items() const {
     return items_in({ItemState::queued, ItemState::offered, ItemState::assigned, ItemState::parked});
@@ -381,19 +377,10 @@ class Simulation {
     for (const auto& [id, a] : agents_) out.push_back(id);
     return out;
   }
-  ExternalId unknown_agent_id() { return ExternalId("ghost-" + std::to_string(rng_.below(3))); }
-  ExternalId unknown_item_id() {
-    return rng_.chance(50) ? ExternalId(std::uint64_t{900'000'000} + rng_.below(5))
-                           : ExternalId("no-such-item-" + std::to_string(rng_.below(5)));
-  }
-  ExternalId fresh_item_id() {
-    const std::uint64_t n = next_item_++;
-    return n % 2 == 0 ? ExternalId(std::uint64_t{1'000} + n) : ExternalId("item-" + std::to_string(n));
-  }
   ExternalId some_agent() {
     const std::vector<ExternalId> known = known_agents();
     if (!known.empty() && rng_.chance(95)) return rng_.pick(known);
-    return unknown_agent_id();
+    return unknown_agent(rng_);
   }
 
   Planned generate() {
@@ -423,14 +410,7 @@ class Simulation {
         {2, &Simulation::make_leave},
         {2, &Simulation::make_tick},
     };
-    int total = 0;
-    for (const Choice& c : choices) total += c.weight;
-    int r = static_cast<int>(rng_.below(static_cast<std::uint64_t>(total)));
-    for (const Choice& c : choices) {
-      if (r < c.weight) return (this->*c.make)();
-      r -= c.weight;
-    }
-    return make_tick();
+    return (this->*choices[pick_weighted(rng_, choices)].make)();
   }
 
   Attributes random_item_attributes() {
@@ -447,14 +427,7 @@ class Simulation {
     ItemArrive e;
     e.queue = static_cast<QueueId>(rng_.below(config_.queues.size()));
     e.attributes = random_item_attributes();
-    std::set<SkillId> used;
-    const int n = static_cast<int>(rng_.below(3));
-    for (int i = 0; i < n; ++i) {
-      const SkillId s = static_cast<SkillId>(rng_.below(6));
-      if (used.insert(s).second) {
-        e.skills.push_back(SkillRequirement{s, static_cast<std::int32_t>(rng_.between(-1, 3))});
-      }
-    }
+    e.skills = random_requirements(rng_);
     if (rng_.chance(20)) e.units = static_cast<std::int32_t>(rng_.between(1, 2));
     if (rng_.chance(25)) e.affinity_agent = rng_.pick(agent_pool());
     const Timestamp now = harness_.router().now() == kNever ? 1'000'000 : harness_.router().now();
@@ -495,7 +468,7 @@ class Simulation {
       default: break;
     }
     if (!p.error) {
-      e.item = fresh_item_id();
+      e.item = fresh_item(next_item_);
       ItemModel m;
       m.queue = e.queue;
       m.skills = e.skills;
@@ -503,7 +476,7 @@ class Simulation {
       m.affinity = e.affinity_agent;
       p.apply = [this, id = e.item, m] { items_[id] = m; };
     } else if (fault != 1) {
-      e.item = fresh_item_id();
+      e.item = fresh_item(next_item_);
     }
     p.body = e;
     return p;
@@ -525,7 +498,7 @@ class Simulation {
       p.error = ErrorCode::offer_agent_mismatch;
     } else if (!offered.empty() && r < 93) {
       e.item = rng_.pick(offered);
-      e.agent = unknown_agent_id();
+      e.agent = unknown_agent(rng_);
       p.error = ErrorCode::unknown_agent;
     } else {
       const std::vector<ExternalId> others =
@@ -535,7 +508,7 @@ class Simulation {
         e.agent = rng_.pick(known_agents());
         p.error = ErrorCode::item_not_offered;
       } else {
-        e.item = unknown_item_id();
+        e.item = unknown_item(rng_);
         e.agent = some_agent();
         p.error = ErrorCode::unknown_item;
       }
@@ -558,7 +531,7 @@ class Simulation {
       e.item = rng_.pick(live);
       if (items_.at(e.item).state != ItemState::assigned) p.error = ErrorCode::item_not_assigned;
     } else {
-      e.item = unknown_item_id();
+      e.item = unknown_item(rng_);
       p.error = ErrorCode::unknown_item;
     }
     p.body = e;
@@ -573,7 +546,7 @@ class Simulation {
       e.item = rng_.pick(live);
       if (items_.at(e.item).state == ItemState::assigned) p.error = ErrorCode::item_not_queued;
     } else {
-      e.item = unknown_item_id();
+      e.item = unknown_item(rng_);
       p.error = ErrorCode::unknown_item;
     }
     p.body = e;
@@ -597,7 +570,7 @@ class Simulation {
         p.error = ErrorCode::same_queue;
       }
     } else {
-      e.item = unknown_item_id();
+      e.item = unknown_item(rng_);
       p.error = ErrorCode::unknown_item;
     }
     p.body = e;
@@ -611,7 +584,7 @@ class Simulation {
     if (!live.empty() && rng_.chance(90)) {
       e.item = rng_.pick(live);
     } else {
-      e.item = unknown_item_id();
+      e.item = unknown_item(rng_);
       p.error = ErrorCode::unknown_item;
     }
     e.attributes = random_item_attributes();
@@ -657,7 +630,7 @@ class Simulation {
     } else if (!live.empty() && rng_.chance(80)) {
       e.item = rng_.pick(live);
     } else {
-      e.item = unknown_item_id();
+      e.item = unknown_item(rng_);
     }
     e.agent = some_agent();
     if (pick && items_.count(e.item) && rng_.chance(70)) {  // mostly a member of the item's queue

@@ -22,19 +22,6 @@ const std::vector<ExternalId>& agent_pool() {
   return pool;
 }
 
-Condition agent_equals_item(const std::string& key) {
-  Condition c;
-  ConditionNode node;
-  node.kind = NodeKind::compare;
-  node.op = CompareOp::eq;
-  node.lhs = Operand{OperandKind::agent_attribute, key, {}};
-  node.rhs = Operand{OperandKind::item_attribute, key, {}};
-  c.nodes.push_back(node);
-  c.source = "agent." + key + " == item." + key;
-  c.refers_to_agent = true;
-  return c;
-}
-
 std::vector<SkillLevel> random_skills(Rng& rng) {
   std::vector<SkillLevel> skills;
   std::set<SkillId> used;
@@ -52,6 +39,19 @@ AgentCapacity random_capacity(Rng& rng) {
   c.profile_max = {static_cast<std::int32_t>(rng.below(4)), static_cast<std::int32_t>(rng.below(2))};
   if (rng.chance(10)) c.profile_max.resize(1);
   return c;
+}
+
+std::vector<SkillRequirement> random_requirements(Rng& rng) {
+  std::vector<SkillRequirement> skills;
+  std::set<SkillId> used;
+  const int n = static_cast<int>(rng.below(3));
+  for (int i = 0; i < n; ++i) {
+    const SkillId s = static_cast<SkillId>(rng.below(6));
+    if (used.insert(s).second) {
+      skills.push_back(SkillRequirement{s, static_cast<std::int32_t>(rng.between(-1, 3))});
+    }
+  }
+  return skills;
 }
 
 Config random_config(Rng& rng) {
@@ -172,22 +172,15 @@ const std::vector<std::string> kItemOrderAttributes = {"", "first_response_by", 
 const std::vector<std::string> kQueueNames = {"Alpha", "billing", "Care", "delta", "Echo",
                                               "Fox", "golf", "Hotel", "India", "juliet"};
 
-AgentOrderKey random_order_key(Rng& rng) {
+const RuleVocabulary kRichWords{kItemConditions, kAgentConditions, kItemOrderAttributes,
+                                kAgentOrderAttributes};
+
+AgentOrderKey random_order_key(Rng& rng, const std::vector<std::string>& attributes) {
   AgentOrderKey key;
   key.kind = static_cast<AgentOrderKind>(rng.below(7));
   key.descending = rng.chance(35);
-  if (key.kind == AgentOrderKind::attribute) key.attribute = rng.pick(kAgentOrderAttributes);
+  if (key.kind == AgentOrderKind::attribute) key.attribute = rng.pick(attributes);
   return key;
-}
-
-std::vector<PresenceId> random_allowed(Rng& rng, std::size_t presences) {
-  std::vector<PresenceId> allowed = {kAvailable};
-  if (rng.chance(40)) allowed.push_back(kBusy);
-  if (rng.chance(15)) allowed.push_back(kLunch);
-  if (rng.chance(5)) allowed = {static_cast<PresenceId>(rng.below(presences))};
-  std::sort(allowed.begin(), allowed.end());
-  allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
-  return allowed;
 }
 
 AttrValue random_tier(Rng& rng) {
@@ -197,27 +190,6 @@ AttrValue random_tier(Rng& rng) {
     case 2: return AttrValue{std::string("gold")};
     default: return AttrValue{std::string("silver")};
   }
-}
-
-Attributes agent_attributes(Rng& rng) {
-  Attributes a;
-  if (rng.chance(90)) a["country"] = AttrValue{rng.pick(kCountries)};
-  if (rng.chance(75)) a["level"] = AttrValue{static_cast<std::int64_t>(rng.below(6))};
-  if (rng.chance(60)) a["team"] = AttrValue{std::string(1, static_cast<char>('A' + rng.below(3)))};
-  if (rng.chance(50)) a["tier"] = random_tier(rng);
-  if (rng.chance(50)) a["seniority"] = AttrValue{static_cast<std::int64_t>(rng.below(5))};
-  return a;
-}
-
-std::vector<SkillLevel> agent_skills(Rng& rng) {
-  std::vector<SkillLevel> skills;
-  std::set<SkillId> used;
-  const int n = static_cast<int>(rng.below(5));
-  for (int i = 0; i < n; ++i) {
-    const SkillId s = static_cast<SkillId>(rng.below(6));
-    if (used.insert(s).second) skills.push_back(SkillLevel{s, static_cast<std::int32_t>(rng.below(6))});
-  }
-  return skills;
 }
 
 AgentCapacity capacity_for(Rng& rng, std::size_t profiles) {
@@ -233,17 +205,130 @@ AgentCapacity capacity_for(Rng& rng, std::size_t profiles) {
   return c;
 }
 
-std::vector<Shift> random_shifts(Rng& rng, Timestamp around) {
+// Shifts from ten minutes before to a quarter of an hour after, up to an hour long.
+constexpr ShiftSpan kRichShifts{-600'000, 900'000, 1, 3'600'000};
+
+}  // namespace
+
+Attributes random_agent_attributes(Rng& rng) {
+  Attributes a;
+  if (rng.chance(90)) a["country"] = AttrValue{rng.pick(kCountries)};
+  if (rng.chance(75)) a["level"] = AttrValue{static_cast<std::int64_t>(rng.below(6))};
+  if (rng.chance(60)) a["team"] = AttrValue{std::string(1, static_cast<char>('A' + rng.below(3)))};
+  if (rng.chance(50)) a["tier"] = random_tier(rng);
+  if (rng.chance(50)) a["seniority"] = AttrValue{static_cast<std::int64_t>(rng.below(5))};
+  return a;
+}
+
+Attributes random_item_attributes(Rng& rng, bool unknown_langs) {
+  Attributes a;
+  if (rng.chance(60)) {
+    static const std::vector<std::string> priorities = {"High", "Low", "Urgent", "Low"};
+    a["priority"] = AttrValue{rng.pick(priorities)};
+  }
+  if (rng.chance(50)) a["category"] = AttrValue{std::string(rng.chance(40) ? "Premium" : "Standard")};
+  if (rng.chance(50)) a["first_response_by"] = AttrValue{static_cast<std::int64_t>(rng.below(1'000'000))};
+  if (rng.chance(50)) a["score"] = AttrValue{static_cast<std::int64_t>(rng.below(100))};
+  if (rng.chance(60)) a["country"] = AttrValue{rng.pick(kCountries)};
+  if (rng.chance(40)) a["tier"] = random_tier(rng);
+  if (rng.chance(40)) a["customer.level"] = AttrValue{static_cast<std::int64_t>(rng.below(6))};
+  if (rng.chance(40)) {
+    const bool known = !unknown_langs || rng.chance(85);
+    a["lang"] = AttrValue{known ? "s" + std::to_string(rng.below(6)) : std::string("klingon")};
+  }
+  return a;
+}
+
+std::vector<PresenceId> random_allowed(Rng& rng, std::size_t presences, int any_percent) {
+  std::vector<PresenceId> allowed = {kAvailable};
+  if (rng.chance(40)) allowed.push_back(kBusy);
+  if (rng.chance(15)) allowed.push_back(kLunch);
+  if (any_percent > 0 && rng.chance(any_percent)) {
+    allowed = {static_cast<PresenceId>(rng.below(presences))};
+  }
+  std::sort(allowed.begin(), allowed.end());
+  allowed.erase(std::unique(allowed.begin(), allowed.end()), allowed.end());
+  return allowed;
+}
+
+std::vector<Shift> random_shifts(Rng& rng, Timestamp around, const ShiftSpan& span) {
   std::vector<Shift> shifts;
   const int n = static_cast<int>(rng.between(1, 2));
   for (int i = 0; i < n; ++i) {
-    const Timestamp start = around + rng.between(-600'000, 900'000);
-    shifts.push_back(Shift{start, start + rng.between(1, 3'600'000)});
+    const Timestamp start = around + rng.between(span.start_from, span.start_to);
+    shifts.push_back(Shift{start, start + rng.between(span.length_from, span.length_to)});
   }
   return shifts;
 }
 
-}  // namespace
+ExternalId unknown_agent(Rng& rng) { return ExternalId("ghost-" + std::to_string(rng.below(3))); }
+
+ExternalId unknown_item(Rng& rng) {
+  return rng.chance(50) ? ExternalId(std::uint64_t{900'000'000} + rng.below(5))
+                        : ExternalId("no-such-item-" + std::to_string(rng.below(5)));
+}
+
+ExternalId fresh_item(std::uint64_t& next_item) {
+  const std::uint64_t n = next_item++;
+  return n % 2 == 0 ? ExternalId(std::uint64_t{1'000} + n) : ExternalId("item-" + std::to_string(n));
+}
+
+void randomize_channel_shape(Rng& rng, ChannelConfig& ch, std::size_t presences, int any_percent) {
+  if (rng.chance(50)) ch.allowed_presences = random_allowed(rng, presences, any_percent);
+  if (ch.capacity_model == CapacityModel::units && rng.chance(40)) {
+    ch.units_per_item = static_cast<std::int32_t>(rng.between(1, 3));
+  }
+  if (ch.kind == ChannelKind::chat && rng.chance(20)) ch.order_by_last_message = true;
+  if (rng.chance(30)) ch.block_size = static_cast<std::uint32_t>(rng.between(1, 6));
+  if (rng.chance(20)) ch.prioritization_limit = static_cast<std::uint32_t>(rng.between(2, 12));
+}
+
+void randomize_queue_shape(Rng& rng, QueueConfig& queue, std::size_t presences, int working_percent,
+                           int allowed_percent, int any_percent) {
+  queue.skill_matching = rng.chance(40) ? SkillMatching::closest : SkillMatching::exact;
+  queue.requires_working = rng.chance(working_percent);
+  if (rng.chance(allowed_percent)) queue.allowed_presences = random_allowed(rng, presences, any_percent);
+  if (rng.chance(50)) queue.block_size = static_cast<std::uint32_t>(rng.between(1, 5));
+  if (rng.chance(25)) queue.prioritization_limit = static_cast<std::uint32_t>(rng.between(2, 10));
+  queue.strict_blocks = rng.chance(60);
+}
+
+void add_random_prioritization(Rng& rng, const Config& config, QueueConfig& queue,
+                               const RuleVocabulary& words) {
+  const int rules = static_cast<int>(rng.between(1, 3));
+  for (int r = 0; r < rules; ++r) {
+    PrioritizationRule rule;
+    rule.name = "p" + std::to_string(r);
+    rule.when = condition(config, rng.pick(words.item_conditions), ConditionScope::item_only);
+    rule.order_by = ItemOrder{rng.pick(words.item_order_attributes), rng.chance(40)};
+    queue.prioritization.push_back(std::move(rule));
+  }
+}
+
+void add_random_assignment(Rng& rng, const Config& config, QueueConfig& queue,
+                           const RuleVocabulary& words) {
+  const int rules = static_cast<int>(rng.between(1, 4));
+  for (int r = 0; r < rules; ++r) {
+    AssignmentRule rule;
+    rule.name = "r" + std::to_string(r);
+    // The last rule is often a catch-all (the products' "gradual relaxation").
+    rule.when = condition(config, r + 1 == rules && rng.chance(60) ? std::string_view("true")
+                                                                    : rng.pick(words.agent_conditions));
+    const int keys = static_cast<int>(rng.below(4));
+    for (int k = 0; k < keys; ++k) rule.order_by.push_back(random_order_key(rng, words.agent_order_attributes));
+    queue.assignment.push_back(std::move(rule));
+  }
+}
+
+void add_profile_channel(Config& config, std::string profile, bool blocks_others, ChannelKind kind,
+                         std::string channel) {
+  config.profiles.push_back(ProfileConfig{std::move(profile), blocks_others});
+  ChannelConfig ch = channel_defaults(kind);
+  ch.name = std::move(channel);
+  ch.capacity_model = CapacityModel::profile;
+  ch.profile = static_cast<ProfileId>(config.profiles.size() - 1);
+  config.channels.push_back(ch);
+}
 
 int cluster_of_agent(const ExternalId& agent, int clusters) {
   if (clusters <= 1) return 0;
@@ -256,33 +341,13 @@ int cluster_of_agent(const ExternalId& agent, int clusters) {
 Config random_rich_config(Rng& rng, int clusters) {
   Config c = base_config();
   // Profiles: chat and voice (blocks others) from base_config, up to two more (kernel limit 4).
-  if (rng.chance(60)) {
-    c.profiles.push_back(ProfileConfig{"video", rng.chance(50)});
-    ChannelConfig video = channel_defaults(ChannelKind::voice);
-    video.name = "video";
-    video.capacity_model = CapacityModel::profile;
-    video.profile = static_cast<ProfileId>(c.profiles.size() - 1);
-    c.channels.push_back(video);
-  }
-  if (rng.chance(50)) {
-    c.profiles.push_back(ProfileConfig{"case", rng.chance(20)});
-    ChannelConfig cases = channel_defaults(ChannelKind::email);
-    cases.name = "cases";
-    cases.capacity_model = CapacityModel::profile;
-    cases.profile = static_cast<ProfileId>(c.profiles.size() - 1);
-    c.channels.push_back(cases);
-  }
+  if (rng.chance(60)) add_profile_channel(c, "video", rng.chance(50), ChannelKind::voice, "video");
+  if (rng.chance(50)) add_profile_channel(c, "case", rng.chance(20), ChannelKind::email, "cases");
   for (ChannelConfig& ch : c.channels) {
     if (rng.chance(60)) ch.offer_timeout_ms = rng.between(5'000, 60'000);
     if (rng.chance(50)) ch.wrap_up_ms = rng.between(1'000, 20'000);
     if (rng.chance(35)) ch.periodic_ms = rng.between(20'000, 300'000);
-    if (rng.chance(50)) ch.allowed_presences = random_allowed(rng, c.presences.size());
-    if (ch.capacity_model == CapacityModel::units && rng.chance(40)) {
-      ch.units_per_item = static_cast<std::int32_t>(rng.between(1, 3));
-    }
-    if (ch.kind == ChannelKind::chat && rng.chance(20)) ch.order_by_last_message = true;
-    if (rng.chance(30)) ch.block_size = static_cast<std::uint32_t>(rng.between(1, 6));
-    if (rng.chance(20)) ch.prioritization_limit = static_cast<std::uint32_t>(rng.between(2, 12));
+    randomize_channel_shape(rng, ch, c.presences.size(), 5);
   }
   c.decline_limit = static_cast<std::int32_t>(rng.between(1, 5));
   c.park_after_decliners = rng.chance(30) ? 100 : static_cast<std::int32_t>(rng.between(2, 5));
@@ -300,35 +365,9 @@ Config random_rich_config(Rng& rng, int clusters) {
     const QueueId id = add_queue(c, names[static_cast<std::size_t>(q)] + " " + std::to_string(q),
                                  channel, method, static_cast<std::int32_t>(rng.below(4)));
     QueueConfig& queue = c.queues[id];
-    queue.skill_matching = rng.chance(40) ? SkillMatching::closest : SkillMatching::exact;
-    queue.requires_working = rng.chance(25);
-    if (rng.chance(20)) queue.allowed_presences = random_allowed(rng, c.presences.size());
-    if (rng.chance(50)) queue.block_size = static_cast<std::uint32_t>(rng.between(1, 5));
-    if (rng.chance(25)) queue.prioritization_limit = static_cast<std::uint32_t>(rng.between(2, 10));
-    queue.strict_blocks = rng.chance(60);
-    if (rng.chance(55)) {
-      const int rules = static_cast<int>(rng.between(1, 3));
-      for (int r = 0; r < rules; ++r) {
-        PrioritizationRule rule;
-        rule.name = "p" + std::to_string(r);
-        rule.when = condition(c, rng.pick(kItemConditions), ConditionScope::item_only);
-        rule.order_by = ItemOrder{rng.pick(kItemOrderAttributes), rng.chance(40)};
-        queue.prioritization.push_back(std::move(rule));
-      }
-    }
-    if (queue.method == AssignmentMethod::custom) {
-      const int rules = static_cast<int>(rng.between(1, 4));
-      for (int r = 0; r < rules; ++r) {
-        AssignmentRule rule;
-        rule.name = "r" + std::to_string(r);
-        // The last rule is often a catch-all (the products' "gradual relaxation").
-        rule.when = condition(c, r + 1 == rules && rng.chance(60) ? std::string_view("true")
-                                                                   : rng.pick(kAgentConditions));
-        const int keys = static_cast<int>(rng.below(4));
-        for (int k = 0; k < keys; ++k) rule.order_by.push_back(random_order_key(rng));
-        queue.assignment.push_back(std::move(rule));
-      }
-    }
+    randomize_queue_shape(rng, queue, c.presences.size(), 25, 20, 5);
+    if (rng.chance(55)) add_random_prioritization(rng, c, queue, kRichWords);
+    if (queue.method == AssignmentMethod::custom) add_random_assignment(rng, c, queue, kRichWords);
   }
 
   for (const ExternalId& id : agent_pool()) {
@@ -336,11 +375,11 @@ Config random_rich_config(Rng& rng, int clusters) {
     AgentSeed seed;
     seed.id = id;
     seed.presence = rng.chance(65) ? kAvailable : static_cast<PresenceId>(rng.below(c.presences.size()));
-    seed.skills = agent_skills(rng);
+    seed.skills = random_skills(rng);
     seed.capacity = capacity_for(rng, c.profiles.size());
-    seed.attributes = agent_attributes(rng);
+    seed.attributes = random_agent_attributes(rng);
     seed.working = rng.chance(80);
-    if (rng.chance(25)) seed.shifts = random_shifts(rng, kStart);
+    if (rng.chance(25)) seed.shifts = random_shifts(rng, kStart, kRichShifts);
     const int cluster = cluster_of_agent(id, clusters);
     for (QueueId q = 0; q < c.queues.size(); ++q) {
       if (clusters > 1 && static_cast<int>(q) % clusters != cluster) continue;
@@ -375,6 +414,55 @@ void count_decisions(const Event& event, const std::vector<Decision>& decisions,
   }
 }
 
+std::string summary(const StreamCounts& counts) {
+  std::string s;
+  for (const auto& [k, n] : counts.decisions) s += " " + k + "=" + std::to_string(n);
+  s += " | errors:";
+  for (const auto& [k, n] : counts.errors) s += " " + k + "=" + std::to_string(n);
+  return s;
+}
+
+// ---- the host's ledger -----------------------------------------------------------------------
+
+void follow(Ledger& ledger, const Event& event, const std::vector<Decision>& decisions) {
+  bool refused = false;
+  for (const Decision& d : decisions) {
+    refused = refused || (d.kind == DecisionKind::error && d.sequence == event.sequence);
+  }
+  if (const auto* arrive = std::get_if<ItemArrive>(&event.body); arrive != nullptr && !refused) {
+    ledger[arrive->item] = LedgerItem{ItemState::queued, arrive->queue, std::nullopt};
+  }
+  for (const Decision& d : decisions) {
+    if (d.kind == DecisionKind::error) continue;
+    const auto it = ledger.find(d.item);
+    if (it == ledger.end()) continue;  // the comparison, not the generator, judges decisions
+    LedgerItem& m = it->second;
+    switch (d.kind) {
+      case DecisionKind::offer:
+        m.state = ItemState::offered;
+        m.agent = d.agent;
+        break;
+      case DecisionKind::assigned:
+        m.state = ItemState::assigned;
+        m.agent = d.agent;
+        break;
+      case DecisionKind::requeued:
+        m.state = ItemState::queued;
+        m.agent.reset();
+        break;
+      case DecisionKind::parked: m.state = ItemState::parked; break;
+      case DecisionKind::cancelled:
+      case DecisionKind::completed: ledger.erase(it); break;
+      case DecisionKind::transferred:
+        m.queue = d.queue;
+        m.state = ItemState::queued;
+        m.agent.reset();
+        break;
+      case DecisionKind::error: break;
+    }
+  }
+}
+
 // ---- the stream generator --------------------------------------------------------------------
 
 struct StreamGenerator::Ctx {
@@ -386,28 +474,9 @@ struct StreamGenerator::Ctx {
 StreamGenerator::StreamGenerator(std::uint64_t seed, const Config& config, int clusters)
     : rng_(seed ^ 0x5EED5EEDull), config_(config), clusters_(clusters) {}
 
-std::vector<ExternalId> StreamGenerator::items_in(std::initializer_list<ItemState> states) const {
-  std::vector<ExternalId> out;
-  for (const auto& [id, m] : items_) {
-    if (std::find(states.begin(), states.end(), m.state) != states.end()) out.push_back(id);
-  }
-  return out;
-}
-
-ExternalId StreamGenerator::unknown_agent_id() {
-  return ExternalId("ghost-" + std::to_string(rng_.below(3)));
-}
-ExternalId StreamGenerator::unknown_item_id() {
-  return rng_.chance(50) ? ExternalId(std::uint64_t{900'000'000} + rng_.below(5))
-                         : ExternalId("no-such-item-" + std::to_string(rng_.below(5)));
-}
-ExternalId StreamGenerator::fresh_item_id() {
-  const std::uint64_t n = next_item_++;
-  return n % 2 == 0 ? ExternalId(std::uint64_t{1'000} + n) : ExternalId("item-" + std::to_string(n));
-}
 ExternalId StreamGenerator::some_agent(Ctx& ctx) {
   if (!ctx.agents.empty() && rng_.chance(95)) return rng_.pick(ctx.agents);
-  return unknown_agent_id();
+  return unknown_agent(rng_);
 }
 QueueId StreamGenerator::some_queue_for(const ExternalId& agent) {
   const auto n = static_cast<std::uint32_t>(config_.queues.size());
@@ -423,26 +492,6 @@ QueueId StreamGenerator::some_queue_for(const ExternalId& agent) {
 PresenceId StreamGenerator::random_presence() {
   return rng_.chance(55) ? kAvailable : static_cast<PresenceId>(rng_.below(config_.presences.size()));
 }
-
-Attributes StreamGenerator::random_item_attributes() {
-  Attributes a;
-  if (rng_.chance(60)) {
-    static const std::vector<std::string> priorities = {"High", "Low", "Urgent", "Low"};
-    a["priority"] = AttrValue{rng_.pick(priorities)};
-  }
-  if (rng_.chance(50)) a["category"] = AttrValue{std::string(rng_.chance(40) ? "Premium" : "Standard")};
-  if (rng_.chance(50)) a["first_response_by"] = AttrValue{static_cast<std::int64_t>(rng_.below(1'000'000))};
-  if (rng_.chance(50)) a["score"] = AttrValue{static_cast<std::int64_t>(rng_.below(100))};
-  if (rng_.chance(60)) a["country"] = AttrValue{rng_.pick(kCountries)};
-  if (rng_.chance(40)) a["tier"] = random_tier(rng_);
-  if (rng_.chance(40)) a["customer.level"] = AttrValue{static_cast<std::int64_t>(rng_.below(6))};
-  if (rng_.chance(40)) {
-    a["lang"] = AttrValue{rng_.chance(85) ? "s" + std::to_string(rng_.below(6)) : std::string("klingon")};
-  }
-  return a;
-}
-
-Attributes StreamGenerator::random_agent_attributes() { return agent_attributes(rng_); }
 
 AgentCapacity StreamGenerator::random_capacity_for_config() {
   return capacity_for(rng_, config_.profiles.size());
@@ -465,11 +514,7 @@ Event StreamGenerator::next(const ReferenceRouter& router) {
     has_offered = has_offered || m.state == ItemState::offered;
     has_assigned = has_assigned || m.state == ItemState::assigned;
   }
-  struct Choice {
-    int weight;
-    int what;
-  };
-  const Choice choices[] = {
+  const WeightedChoice choices[] = {
       {live > 60 ? 3 : (live < 10 ? 25 : 15), 0},  // arrive
       {has_offered ? 16 : 1, 1},                    // accept
       {has_offered ? 5 : 1, 2},                     // decline
@@ -488,17 +533,7 @@ Event StreamGenerator::next(const ReferenceRouter& router) {
       {2, 15},                                      // leave
       {2, 16},                                      // tick
   };
-  int total = 0;
-  for (const Choice& c : choices) total += c.weight;
-  int r = static_cast<int>(rng_.below(static_cast<std::uint64_t>(total)));
-  int what = 16;
-  for (const Choice& c : choices) {
-    if (r < c.weight) {
-      what = c.what;
-      break;
-    }
-    r -= c.weight;
-  }
+  const int what = choices[pick_weighted(rng_, choices)].what;
   Event event;
   event.time = next_time(ctx.now);
   event.sequence = ++sequence_;
@@ -527,61 +562,19 @@ Event StreamGenerator::next(const ReferenceRouter& router) {
 }
 
 void StreamGenerator::observe(const Event& event, const std::vector<Decision>& decisions) {
-  bool refused = false;
-  for (const Decision& d : decisions) {
-    refused = refused || (d.kind == DecisionKind::error && d.sequence == event.sequence);
-  }
-  if (const auto* arrive = std::get_if<ItemArrive>(&event.body); arrive != nullptr && !refused) {
-    items_[arrive->item] = LedgerItem{ItemState::queued, arrive->queue, std::nullopt};
-  }
-  for (const Decision& d : decisions) {
-    if (d.kind == DecisionKind::error) continue;
-    const auto it = items_.find(d.item);
-    if (it == items_.end()) continue;  // the comparison, not the generator, judges decisions
-    LedgerItem& m = it->second;
-    switch (d.kind) {
-      case DecisionKind::offer:
-        m.state = ItemState::offered;
-        m.agent = d.agent;
-        break;
-      case DecisionKind::assigned:
-        m.state = ItemState::assigned;
-        m.agent = d.agent;
-        break;
-      case DecisionKind::requeued:
-        m.state = ItemState::queued;
-        m.agent.reset();
-        break;
-      case DecisionKind::parked: m.state = ItemState::parked; break;
-      case DecisionKind::cancelled:
-      case DecisionKind::completed: items_.erase(it); break;
-      case DecisionKind::transferred:
-        m.queue = d.queue;
-        m.state = ItemState::queued;
-        m.agent.reset();
-        break;
-      case DecisionKind::error: break;
-    }
-  }
+  follow(items_, event, decisions);
 }
 
 EventBody StreamGenerator::make_arrive(Ctx& ctx) {
   ItemArrive e;
   e.queue = static_cast<QueueId>(rng_.below(config_.queues.size()));
-  e.attributes = random_item_attributes();
-  std::set<SkillId> used;
-  const int n = static_cast<int>(rng_.below(3));
-  for (int i = 0; i < n; ++i) {
-    const SkillId s = static_cast<SkillId>(rng_.below(6));
-    if (used.insert(s).second) {
-      e.skills.push_back(SkillRequirement{s, static_cast<std::int32_t>(rng_.between(-1, 3))});
-    }
-  }
+  e.attributes = random_item_attributes(rng_, true);
+  e.skills = random_requirements(rng_);
   if (rng_.chance(20)) e.units = static_cast<std::int32_t>(rng_.between(1, 3));
-  if (rng_.chance(25)) e.affinity_agent = rng_.chance(90) ? rng_.pick(agent_pool()) : unknown_agent_id();
+  if (rng_.chance(25)) e.affinity_agent = rng_.chance(90) ? rng_.pick(agent_pool()) : unknown_agent(rng_);
   if (rng_.chance(20)) e.created = ctx.now - rng_.between(0, 100'000);
   if (rng_.chance(20)) e.last_message = ctx.now - rng_.between(0, 50'000);
-  e.item = fresh_item_id();
+  e.item = fresh_item(next_item_);
   if (rng_.chance(12)) {
     switch (rng_.below(6)) {
       case 0: e.queue = static_cast<QueueId>(config_.queues.size() + rng_.below(3)); break;
@@ -616,7 +609,7 @@ EventBody StreamGenerator::make_offer_answer(Ctx& ctx) {
     e.agent = rng_.pick(ctx.agents);  // usually offer_agent_mismatch
   } else if (!offered.empty() && r < 95) {
     e.item = rng_.pick(offered);
-    e.agent = unknown_agent_id();
+    e.agent = unknown_agent(rng_);
   } else {
     const std::vector<ExternalId> others =
         items_in({ItemState::queued, ItemState::assigned, ItemState::parked});
@@ -624,7 +617,7 @@ EventBody StreamGenerator::make_offer_answer(Ctx& ctx) {
       e.item = rng_.pick(others);  // item_not_offered
       e.agent = some_agent(ctx);
     } else {
-      e.item = unknown_item_id();
+      e.item = unknown_item(rng_);
       e.agent = some_agent(ctx);
     }
   }
@@ -641,7 +634,7 @@ EventBody StreamGenerator::make_complete(Ctx&) {
   } else if (!live.empty() && rng_.chance(70)) {
     e.item = rng_.pick(live);
   } else {
-    e.item = unknown_item_id();
+    e.item = unknown_item(rng_);
   }
   return e;
 }
@@ -650,7 +643,7 @@ EventBody StreamGenerator::make_cancel(Ctx&) {
   ItemCancel e;
   const std::vector<ExternalId> live = items_in(
       {ItemState::queued, ItemState::offered, ItemState::assigned, ItemState::parked});
-  e.item = !live.empty() && rng_.chance(90) ? rng_.pick(live) : unknown_item_id();
+  e.item = !live.empty() && rng_.chance(90) ? rng_.pick(live) : unknown_item(rng_);
   return e;
 }
 
@@ -663,7 +656,7 @@ EventBody StreamGenerator::make_transfer(Ctx&) {
     e.item = rng_.pick(live);
     if (rng_.chance(5)) e.queue = static_cast<QueueId>(config_.queues.size() + 1);
   } else {
-    e.item = unknown_item_id();
+    e.item = unknown_item(rng_);
   }
   return e;
 }
@@ -672,8 +665,8 @@ EventBody StreamGenerator::make_update(Ctx& ctx) {
   ItemUpdate e;
   const std::vector<ExternalId> live = items_in(
       {ItemState::queued, ItemState::offered, ItemState::assigned, ItemState::parked});
-  e.item = !live.empty() && rng_.chance(90) ? rng_.pick(live) : unknown_item_id();
-  e.attributes = random_item_attributes();
+  e.item = !live.empty() && rng_.chance(90) ? rng_.pick(live) : unknown_item(rng_);
+  e.attributes = random_item_attributes(rng_, true);
   if (rng_.chance(30)) e.attributes["priority"] = AttrValue{};  // removes it
   if (rng_.chance(15)) e.attributes["score"] = AttrValue{};
   if (rng_.chance(20)) e.last_message = ctx.now - rng_.between(0, 20'000);
@@ -691,7 +684,7 @@ EventBody StreamGenerator::make_by_hand(Ctx& ctx, bool pick) {
   } else if (!live.empty() && rng_.chance(80)) {
     e.item = rng_.pick(live);
   } else {
-    e.item = unknown_item_id();
+    e.item = unknown_item(rng_);
   }
   e.agent = some_agent(ctx);
   const auto m = items_.find(e.item);
@@ -741,11 +734,11 @@ EventBody StreamGenerator::make_upsert(Ctx& ctx) {
   e.agent = rng_.chance(97) ? rng_.pick(agent_pool()) : ExternalId(std::uint64_t{0});
   const bool known = std::find(ctx.agents.begin(), ctx.agents.end(), e.agent) != ctx.agents.end();
   if (rng_.chance(60)) e.presence = random_presence();
-  if (rng_.chance(50)) e.skills = agent_skills(rng_);
+  if (rng_.chance(50)) e.skills = random_skills(rng_);
   if (rng_.chance(50) || !known) e.capacity = random_capacity_for_config();
-  if (rng_.chance(30) || !known) e.attributes = random_agent_attributes();
+  if (rng_.chance(30) || !known) e.attributes = random_agent_attributes(rng_);
   if (rng_.chance(30)) e.working = rng_.chance(70);
-  if (rng_.chance(20)) e.shifts = rng_.chance(80) ? random_shifts(rng_, ctx.now) : std::vector<Shift>{};
+  if (rng_.chance(20)) e.shifts = rng_.chance(80) ? random_shifts(rng_, ctx.now, kRichShifts) : std::vector<Shift>{};
   switch (rng_.chance(10) ? rng_.below(7) : 9) {
     case 0: e.presence = static_cast<PresenceId>(config_.presences.size() + 3); break;
     case 1: e.skills = std::vector<SkillLevel>{SkillLevel{static_cast<SkillId>(40), 1}}; break;

@@ -195,4 +195,18 @@ Condition item_equals(const std::string& key, const std::string& value) {
   return c;
 }
 
+Condition agent_equals_item(const std::string& key) {
+  Condition c;
+  ConditionNode node;
+  node.kind = NodeKind::compare;
+  node.op = CompareOp::eq;
+  node.lhs = Operand{OperandKind::agent_attribute, key, {}};
+  node.rhs = Operand{OperandKind::item_attribute, key, {}};
+  c.nodes.push_back(node);
+  c.root = 0;
+  c.source = "agent." + key + " == item." + key;
+  c.refers_to_agent = true;
+  return c;
+}
+
 }  // namespace switchboard::testing

@@ -93,7 +93,9 @@ struct ArrowStyle {
 std::string arrow(const Decision& decision, ArrowStyle style = {});
 std::vector<std::string> arrows(const std::vector<Decision>& decisions, ArrowStyle style = {});
 
-// `item.<key> == "<value>"`, built without the condition parser.
+// `item.<key> == "<value>"` and `agent.<key> == item.<key>`, built without the condition parser
+// (so that tests of routing do not depend on it).
 Condition item_equals(const std::string& key, const std::string& value);
+Condition agent_equals_item(const std::string& key);
 
 }  // namespace switchboard::testing

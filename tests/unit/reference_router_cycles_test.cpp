@@ -21,22 +21,6 @@ using Briefs = std::vector<std::string>;
 
 SkillRequirement need(SkillId skill, std::int32_t min = -1) { return SkillRequirement{skill, min}; }
 
-// item.<key> == "<value>" (built by hand: these tests do not depend on the condition parser).
-// agent.<key> == item.<key>
-Condition agent_matches_item(const std::string& key) {
-  Condition c;
-  ConditionNode node;
-  node.kind = NodeKind::compare;
-  node.op = CompareOp::eq;
-  node.lhs = Operand{OperandKind::agent_attribute, key, {}};
-  node.rhs = Operand{OperandKind::item_attribute, key, {}};
-  c.nodes.push_back(node);
-  c.root = 0;
-  c.source = "agent." + key + " == item." + key;
-  c.refers_to_agent = true;
-  return c;
-}
-
 constexpr SkillId kNobodyHasIt = 9;
 
 // A chat queue with block size 2; two top items that need a skill nobody has, then one anyone can
@@ -255,7 +239,7 @@ TEST(R11Triggers, ItemUpdateDoesNotRunACycleItTakesEffectAtTheNextOne) {
   // cycle of the queue (here: another arrival) offers it.
   Config config = base_config();
   const QueueId q = add_queue(config, "support", kChat, AssignmentMethod::custom);
-  config.queues[q].assignment.push_back(AssignmentRule{"same country", agent_matches_item("country"), {}});
+  config.queues[q].assignment.push_back(AssignmentRule{"same country", agent_equals_item("country"), {}});
   RouterHarness h(std::move(config));
   AgentUpsert amy;
   amy.agent = "amy";
