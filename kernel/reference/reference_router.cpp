@@ -285,33 +285,10 @@ struct ReferenceRouter::State {
     std::vector<const Item*> rest;
     for (const Item* item : fifo) (item->affinity ? result : rest).push_back(item);
     if (!queue.is_fifo()) {
-      // R8: bucket = index of the first matching rule; no match = last bucket, FIFO.
-      std::vector<std::pair<std::size_t, const Item*>> bucketed;
-      for (const Item* item : rest) {
-        std::size_t bucket = queue.prioritization.size();
-        for (std::size_t r = 0; r < queue.prioritization.size(); ++r) {
-          if (evaluate(queue.prioritization[r].when, Context(*this, nullptr, *item, now))) {
-            bucket = r;
-            break;
-          }
-        }
-        bucketed.emplace_back(bucket, item);
-      }
-      std::stable_sort(bucketed.begin(), bucketed.end(), [&](const auto& a, const auto& b) {
-        if (a.first != b.first) return a.first < b.first;
-        if (a.first < queue.prioritization.size()) {
-          const ItemOrder& order = queue.prioritization[a.first].order_by;
-          if (!order.attribute.empty()) {
-            const AttrValue* va = find_attribute(a.second->attributes, order.attribute);
-            const AttrValue* vb = find_attribute(b.second->attributes, order.attribute);
-            const int c = compare_ordered(va, vb, order.descending);
-            if (c != 0) return c < 0;
-          }
-        }
-        return false;  // stable: FIFO
-      });
-      rest.clear();
-      for (const auto& [bucket, item] : bucketed) rest.push_back(item);
+      prioritize(
+          queue, rest,
+          [&](const Condition& when, const Item* item) { return evaluate(when, Context(*this, nullptr, *item, now)); },
+          [](const Item* item) -> const Attributes& { return item->attributes; });
     }
     result.insert(result.end(), rest.begin(), rest.end());
     return result;

@@ -1029,36 +1029,13 @@ struct Kernel::State {
     }
   }
 
-  // R8: bucket = index of the first matching rule; no match = last bucket; FIFO within, or by
-  // the rule's attribute.
+  // R8 (ranking.hpp), evaluated on the kernel's items.
   void prioritize(QueueId q, Timestamp now, std::vector<ItemSlot>& rest) const {
     const QueueConfig& queue = config.queues[q];
-    std::vector<std::pair<std::size_t, ItemSlot>> bucketed;
-    bucketed.reserve(rest.size());
-    for (ItemSlot s : rest) {
-      std::size_t bucket = queue.prioritization.size();
-      for (std::size_t r = 0; r < queue.prioritization.size(); ++r) {
-        if (evaluate(queue.prioritization[r].when, Context(*this, kNoAgent, items[s], now))) {
-          bucket = r;
-          break;
-        }
-      }
-      bucketed.emplace_back(bucket, s);
-    }
-    std::stable_sort(bucketed.begin(), bucketed.end(), [&](const auto& a, const auto& b) {
-      if (a.first != b.first) return a.first < b.first;
-      if (a.first < queue.prioritization.size()) {
-        const ItemOrder& order = queue.prioritization[a.first].order_by;
-        if (!order.attribute.empty()) {
-          const AttrValue* va = find_attribute(items[a.second].attributes, order.attribute);
-          const AttrValue* vb = find_attribute(items[b.second].attributes, order.attribute);
-          const int c = compare_ordered(va, vb, order.descending);
-          if (c != 0) return c < 0;
-        }
-      }
-      return false;
-    });
-    for (std::size_t i = 0; i < rest.size(); ++i) rest[i] = bucketed[i].second;
+    switchboard::prioritize(
+        queue, rest,
+        [&](const Condition& when, ItemSlot s) { return evaluate(when, Context(*this, kNoAgent, items[s], now)); },
+        [&](ItemSlot s) -> const Attributes& { return items[s].attributes; });
   }
 
   void run_cycle(Lane& l, std::vector<QueueId>& triggered, Timestamp now) {

@@ -3,9 +3,12 @@
 // attribute values (R8 prioritization, R9 order-by), the closest-match score (R10), and the
 // three-way compare the order-by keys are built from.
 
+#include <algorithm>
+#include <cstddef>
 #include <cstdint>
 #include <string_view>
 #include <tuple>
+#include <utility>
 #include <vector>
 
 #include "switchboard/attributes.hpp"
@@ -53,6 +56,42 @@ template <typename Proficiency>
   if (shortfall > 0) return {2, shortfall, surplus, 0};
   if (surplus > 0) return {1, surplus, 0, 0};
   return {0, 0, 0, 0};
+}
+
+// R8 prioritization of a queue's items (already in FIFO order, affinity items taken out):
+// bucket = index of the first rule whose condition matches, no match = the last bucket; stable
+// within a bucket (FIFO) unless the rule orders by an attribute. `matches(condition, item)`
+// evaluates an item-only condition; `attributes_of(item)` gives the item's attributes.
+template <typename T, typename Matches, typename AttributesOf>
+void prioritize(const QueueConfig& queue, std::vector<T>& items, Matches&& matches,
+                AttributesOf&& attributes_of) {
+  const std::size_t rules = queue.prioritization.size();
+  std::vector<std::pair<std::size_t, T>> bucketed;
+  bucketed.reserve(items.size());
+  for (const T& item : items) {
+    std::size_t bucket = rules;
+    for (std::size_t r = 0; r < rules; ++r) {
+      if (matches(queue.prioritization[r].when, item)) {
+        bucket = r;
+        break;
+      }
+    }
+    bucketed.emplace_back(bucket, item);
+  }
+  std::stable_sort(bucketed.begin(), bucketed.end(), [&](const auto& a, const auto& b) {
+    if (a.first != b.first) return a.first < b.first;
+    if (a.first < rules) {
+      const ItemOrder& order = queue.prioritization[a.first].order_by;
+      if (!order.attribute.empty()) {
+        const int c = compare_ordered(find_attribute(attributes_of(a.second), order.attribute),
+                                      find_attribute(attributes_of(b.second), order.attribute),
+                                      order.descending);
+        if (c != 0) return c < 0;
+      }
+    }
+    return false;  // stable: FIFO
+  });
+  for (std::size_t i = 0; i < items.size(); ++i) items[i] = bucketed[i].second;
 }
 
 }  // namespace switchboard
