@@ -59,14 +59,21 @@ extern "C" void __tsan_release(void* addr);
 namespace switchboard {
 namespace {
 
-inline void tsan_release([[maybe_unused]] void* addr) noexcept {
+// The address the edges are stated on. It must be known to the task before it reads anything it
+// captured (the captures are what the spawn publishes), so it is a fixed address, not `this`.
+// Only TSan ever looks at it.
+inline void* crew_edge() noexcept {
+  static char edge = 0;
+  return &edge;
+}
+inline void tsan_release() noexcept {
 #ifdef SWITCHBOARD_TSAN
-  __tsan_release(addr);
+  __tsan_release(crew_edge());
 #endif
 }
-inline void tsan_acquire([[maybe_unused]] void* addr) noexcept {
+inline void tsan_acquire() noexcept {
 #ifdef SWITCHBOARD_TSAN
-  __tsan_acquire(addr);
+  __tsan_acquire(crew_edge());
 #endif
 }
 
@@ -361,7 +368,6 @@ struct Kernel::State {
     return ran;
   }
   void crew_loop() {
-    tsan_acquire(this);  // the spawn edge: pairs with the release in start_crew
     unsigned idle = 0;
     while (!crew_stop.load(std::memory_order_acquire)) {
       if (claim_lanes()) {
@@ -372,7 +378,7 @@ struct Kernel::State {
         std::this_thread::yield();
       }
     }
-    tsan_release(this);  // the wait edge: pairs with the acquire after crew.wait()
+    tsan_release();  // the wait edge: pairs with the acquire after crew.wait()
   }
   static void spin_pause() noexcept {
 #if defined(__x86_64__) || defined(__i386__)
@@ -1766,9 +1772,14 @@ struct Kernel::State {
       if (crew_started) return;
       crew_started = true;
       crew_stop.store(false, std::memory_order_relaxed);
-      tsan_release(this);
+      tsan_release();
       arena->execute([&] {
-        for (int k = 1; k < options.threads; ++k) crew.run([this] { crew_loop(); });
+        for (int k = 1; k < options.threads; ++k) {
+          crew.run([this] {
+            tsan_acquire();  // the spawn edge, before the first read of a capture
+            crew_loop();
+          });
+        }
       });
     };
     while (i < events.size()) {
@@ -1816,7 +1827,7 @@ struct Kernel::State {
     if (crew_started) {
       crew_stop.store(true, std::memory_order_release);
       arena->execute([&] { crew.wait(); });
-      tsan_acquire(this);
+      tsan_acquire();
     }
   }
 
