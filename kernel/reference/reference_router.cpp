@@ -366,20 +366,6 @@ struct ReferenceRouter::State {
     return a.id < b.id;
   }
 
-  static std::vector<AgentOrderKey> method_keys(AssignmentMethod method, const Need& need) {
-    switch (method) {
-      case AssignmentMethod::highest_capacity:
-        return {AgentOrderKey{need.model == CapacityModel::units
-                                  ? AgentOrderKind::available_units
-                                  : AgentOrderKind::available_profile,
-                              false, {}}};
-      case AssignmentMethod::round_robin: return {};  // the round-robin tie-break is the order
-      case AssignmentMethod::least_active:
-        return {AgentOrderKey{AgentOrderKind::least_active, false, {}}};
-      case AssignmentMethod::custom: return {};
-    }
-    return {};
-  }
 
   const Agent* best(const std::vector<const Agent*>& candidates, const Item& item,
                     const Need& need, const std::vector<AgentOrderKey>& keys) const {
@@ -409,7 +395,7 @@ struct ReferenceRouter::State {
       }
     }
     if (queue.method != AssignmentMethod::custom) {
-      const Agent* chosen = best(candidates, item, need, method_keys(queue.method, need));
+      const Agent* chosen = best(candidates, item, need, method_keys(queue.method, need.model));
       return offer(item, agents.at(chosen->id), need, now, DecidedBy::method, 0);
     }
     // R9 assignment ruleset: the first rule that matches at least one agent decides.
@@ -647,18 +633,7 @@ struct ReferenceRouter::State {
   // Each handler validates first and returns an Error before changing anything.
 
   std::optional<Error> on(const AgentUpsert& e, Timestamp now, std::set<QueueId>& triggered) {
-    if (e.presence) {
-      if (auto err = check_presence(config, *e.presence)) return err;
-    }
-    if (e.skills) {
-      if (auto err = check_skills(config, *e.skills)) return err;
-    }
-    if (e.capacity) {
-      if (auto err = check_capacity(config, *e.capacity)) return err;
-    }
-    if (e.shifts) {
-      if (auto err = check_shifts(*e.shifts)) return err;
-    }
+    if (auto err = check_upsert_fields(config, e)) return err;
     Agent* existing = find_agent(e.agent);
     if (existing && e.capacity) {
       if (auto err = check_not_below_load(*existing, *e.capacity)) return err;
@@ -770,13 +745,7 @@ struct ReferenceRouter::State {
   std::optional<Error> on(const ItemUpdate& e, Timestamp, std::set<QueueId>&) {
     Item* item = find_item(e.item);
     if (!item) return unknown_item(e.item);
-    for (const auto& [key, value] : e.attributes) {
-      if (has_value(&value)) {
-        item->attributes[key] = value;
-      } else {
-        item->attributes.erase(key);
-      }
-    }
+    merge_attributes(item->attributes, e.attributes);
     if (e.last_message) item->last_message = *e.last_message;
     return std::nullopt;  // R8: rules are re-evaluated at the next cycle
   }

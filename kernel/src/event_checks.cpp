@@ -69,6 +69,20 @@ std::optional<Error> check_shifts(const std::vector<Shift>& shifts) {
   return std::nullopt;
 }
 
+std::optional<Error> check_upsert_fields(const Config& config, const AgentUpsert& e) {
+  if (e.presence) {
+    if (auto err = check_presence(config, *e.presence)) return err;
+  }
+  if (e.skills) {
+    if (auto err = check_skills(config, *e.skills)) return err;
+  }
+  if (e.capacity) {
+    if (auto err = check_capacity(config, *e.capacity)) return err;
+  }
+  if (e.shifts) return check_shifts(*e.shifts);
+  return std::nullopt;
+}
+
 std::optional<Error> check_requirements(const Config& config, const std::vector<SkillRequirement>& skills,
                                         std::optional<std::int32_t> units) {
   std::vector<bool> seen(config.skills.size(), false);

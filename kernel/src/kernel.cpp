@@ -427,7 +427,7 @@ struct Kernel::State {
           if (node.kind == NodeKind::is_working) info.memo_allowed = false;
         }
       }
-      info.method_keys = method_keys(queue.method, info.need);
+      info.method_keys = method_keys(queue.method, channel.capacity_model);
       for (const AssignmentRule& rule : queue.assignment) info.item_gates.push_back(item_gates_of(rule.when));
       channel_queues[queue.channel].push_back(q);
     }
@@ -799,11 +799,6 @@ struct Kernel::State {
   }
 
   // The full order of R9 (the reference's ranks_before), for rulesets and changed-agent checks.
-  [[nodiscard]] bool ranks_before(AgentIndex a, AgentIndex b, const Item& item, const Reservation& need,
-                                  const std::vector<AgentOrderKey>& keys) const {
-    return ranks_before(a, static_cast<std::uint32_t>(member_pos(a, item.queue)), b,
-                        static_cast<std::uint32_t>(member_pos(b, item.queue)), item, need, keys);
-  }
   [[nodiscard]] bool ranks_before(AgentIndex a, std::uint32_t pa, AgentIndex b, std::uint32_t pb,
                                   const Item& item, const Reservation& need,
                                   const std::vector<AgentOrderKey>& keys) const {
@@ -820,17 +815,6 @@ struct Kernel::State {
     const Timestamp ra = shard.rr_time(pa), rb = shard.rr_time(pb);
     if (ra != rb) return ra < rb;
     return cold[a].id < cold[b].id;
-  }
-  static std::vector<AgentOrderKey> method_keys(AssignmentMethod method, const Reservation& need) {
-    switch (method) {
-      case AssignmentMethod::highest_capacity:
-        return {AgentOrderKey{need.units ? AgentOrderKind::available_units : AgentOrderKind::available_profile,
-                              false, {}}};
-      case AssignmentMethod::round_robin: return {};
-      case AssignmentMethod::least_active: return {AgentOrderKey{AgentOrderKind::least_active, false, {}}};
-      case AssignmentMethod::custom: return {};
-    }
-    return {};
   }
 
   // Best eligible agent of an indexed queue, walking `ready` in rank order. Returns kNoAgent when
@@ -1248,10 +1232,9 @@ struct Kernel::State {
 
   // ---- validation ------------------------------------------------------------------------------
 
-  // check_capacity (event_checks.hpp) plus the kernel's own limit: a profile count must fit the
-  // 8 bits of the capacity word.
-  std::optional<Error> check_capacity_fits(const AgentCapacity& capacity) const {
-    if (auto err = check_capacity(config, capacity)) return err;
+  // The kernel's own limit beyond check_capacity (event_checks.hpp): a profile count must fit
+  // the 8 bits of the capacity word.
+  std::optional<Error> check_fits_word(const AgentCapacity& capacity) const {
     for (std::size_t p = 0; p < capacity.profile_max.size(); ++p) {
       if (capacity.profile_max[p] > kKernelMaxProfileCapacity) {
         return error(ErrorCode::invalid_value,
@@ -1295,17 +1278,9 @@ struct Kernel::State {
   // Each handler validates first and returns an Error before changing anything.
 
   std::optional<Error> on(const AgentUpsert& e, Timestamp now, Lane& l) {
-    if (e.presence) {
-      if (auto err = check_presence(config, *e.presence)) return err;
-    }
-    if (e.skills) {
-      if (auto err = check_skills(config, *e.skills)) return err;
-    }
+    if (auto err = check_upsert_fields(config, e)) return err;
     if (e.capacity) {
-      if (auto err = check_capacity_fits(*e.capacity)) return err;
-    }
-    if (e.shifts) {
-      if (auto err = check_shifts(*e.shifts)) return err;
+      if (auto err = check_fits_word(*e.capacity)) return err;
     }
     AgentIndex a = find_agent(e.agent);
     if (a != kNoAgent && e.capacity) {
@@ -1355,7 +1330,8 @@ struct Kernel::State {
   std::optional<Error> on(const CapacityChange& e, Timestamp, Lane& l) {
     const AgentIndex a = find_agent(e.agent);
     if (a == kNoAgent) return unknown_agent(e.agent);
-    if (auto err = check_capacity_fits(e.capacity)) return err;
+    if (auto err = check_capacity(config, e.capacity)) return err;
+    if (auto err = check_fits_word(e.capacity)) return err;
     if (auto err = check_not_below_load(a, e.capacity)) return err;
     set_capacity(a, e.capacity);
     refresh_agent(a);
@@ -1441,13 +1417,7 @@ struct Kernel::State {
     if (!item) return unknown_item(e.item);
     const bool queued = item->state == ItemState::queued;
     if (queued) dequeue(*item);
-    for (const auto& [key, value] : e.attributes) {
-      if (has_value(&value)) {
-        item->attributes[key] = value;
-      } else {
-        item->attributes.erase(key);
-      }
-    }
+    merge_attributes(item->attributes, e.attributes);
     if (e.last_message) item->last_message = *e.last_message;
     item->failed_stamp = 0;  // ruleset conditions may read what changed
     if (queued) enqueue(*item);

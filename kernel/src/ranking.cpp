@@ -19,6 +19,19 @@ int compare_values(const AttrValue* a, const AttrValue* b) {
   return c < 0 ? -1 : (c > 0 ? 1 : 0);
 }
 
+std::vector<AgentOrderKey> method_keys(AssignmentMethod method, CapacityModel model) {
+  switch (method) {
+    case AssignmentMethod::highest_capacity:
+      return {AgentOrderKey{model == CapacityModel::units ? AgentOrderKind::available_units
+                                                          : AgentOrderKind::available_profile,
+                            false, {}}};
+    case AssignmentMethod::least_active: return {AgentOrderKey{AgentOrderKind::least_active, false, {}}};
+    case AssignmentMethod::round_robin:
+    case AssignmentMethod::custom: return {};
+  }
+  return {};
+}
+
 int compare_ordered(const AttrValue* a, const AttrValue* b, bool descending) {
   const int c = compare_values(a, b);
   return descending && has_value(a) && has_value(b) ? -c : c;

@@ -11,7 +11,6 @@
 
 #include <array>
 #include <atomic>
-#include <bit>
 #include <cstddef>
 #include <cstdint>
 #include <vector>
@@ -39,11 +38,6 @@ struct BasicSkillSet {
     std::uint64_t missing = 0;
     for (std::size_t w = 0; w < kWords; ++w) missing |= required.words[w] & ~words[w];
     return missing == 0;
-  }
-  [[nodiscard]] std::size_t count() const noexcept {
-    std::size_t n = 0;
-    for (std::uint64_t w : words) n += static_cast<std::size_t>(std::popcount(w));
-    return n;
   }
 };
 using SkillSet = BasicSkillSet<kMaxSkills>;

@@ -20,4 +20,16 @@ using Attributes = std::map<std::string, AttrValue, std::less<>>;
   return v != nullptr && !std::holds_alternative<std::monostate>(*v);
 }
 
+// An update's attributes applied to `attributes`: a value sets its key, a value-less entry
+// removes it (item_update, docs/events.md).
+inline void merge_attributes(Attributes& attributes, const Attributes& update) {
+  for (const auto& [key, value] : update) {
+    if (has_value(&value)) {
+      attributes[key] = value;
+    } else {
+      attributes.erase(key);
+    }
+  }
+}
+
 }  // namespace switchboard

@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "switchboard/config.hpp"
+#include "switchboard/events.hpp"
 #include "switchboard/result.hpp"
 
 namespace switchboard {
@@ -20,6 +21,8 @@ namespace switchboard {
 [[nodiscard]] std::optional<Error> check_capacity(const Config& config, const AgentCapacity& capacity);
 // Shifts end after they start.
 [[nodiscard]] std::optional<Error> check_shifts(const std::vector<Shift>& shifts);
+// The fields an agent upsert carries: presence, skills, capacity, shifts, in that order.
+[[nodiscard]] std::optional<Error> check_upsert_fields(const Config& config, const AgentUpsert& upsert);
 // An item's required skills (declared, minimum -1 or more, each once) and its units (1 or more).
 [[nodiscard]] std::optional<Error> check_requirements(const Config& config,
                                                      const std::vector<SkillRequirement>& skills,

@@ -35,7 +35,6 @@ class IdMap {
   [[nodiscard]] const V* find(const ExternalId& id) const noexcept {
     return const_cast<IdMap*>(this)->find(id);
   }
-  [[nodiscard]] bool contains(const ExternalId& id) const noexcept { return find(id) != nullptr; }
 
   // Inserts `value` under `id` unless the id is present; returns the stored value and whether it
   // was inserted (std::map::try_emplace's contract).

@@ -58,6 +58,10 @@ template <typename Proficiency>
   return {0, 0, 0, 0};
 }
 
+// R9: the order-by keys an assignment method ranks on, before the round-robin and id
+// tie-breaks (round robin needs none: its tie-break is the order; rulesets bring their own).
+[[nodiscard]] std::vector<AgentOrderKey> method_keys(AssignmentMethod method, CapacityModel model);
+
 // R8 prioritization of a queue's items (already in FIFO order, affinity items taken out):
 // bucket = index of the first rule whose condition matches, no match = the last bucket; stable
 // within a bucket (FIFO) unless the rule orders by an attribute. `matches(condition, item)`
