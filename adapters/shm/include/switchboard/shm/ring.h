@@ -1,0 +1,198 @@
+/* The ring algorithm of protocol.h, written once for both sides: the daemon (C++) and the C
+ * client include this header. Single producer, single consumer; wait-free on both sides (every
+ * call finishes in a bounded number of steps whatever the other side does).
+ *
+ * Memory orders, all of them:
+ *  - the writer publishes `tail` with release after storing the record's uncommitted `commit`,
+ *    so a reader that loads `tail` with acquire sees that the record is in progress, never a
+ *    previous lap's bytes;
+ *  - the writer stores `commit | SB_RECORD_COMMITTED` with release after the payload, and the
+ *    reader loads `commit` with acquire before reading the payload: it sees the whole record;
+ *  - the reader publishes `head` with release after it has read the records before it, and the
+ *    writer loads `head` with acquire before overwriting those bytes: the reader is done with
+ *    them.
+ * Each side's own index is only ever written by itself, so it keeps a private copy and stores
+ * the shared word without reading it back. */
+#ifndef SWITCHBOARD_SHM_RING_H
+#define SWITCHBOARD_SHM_RING_H
+
+#include <stdint.h>
+#include <string.h>
+
+#include "switchboard/shm/protocol.h"
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+enum sb_ring_status {
+  SB_RING_OK = 0,
+  SB_RING_EMPTY = 1,       /* reader: nothing committed at head */
+  SB_RING_IN_PROGRESS = 2, /* reader: the record at head is claimed but not committed yet */
+  SB_RING_FULL = 3,        /* writer: not enough free space now; try again later */
+  SB_RING_TOO_BIG = 4,     /* writer: the record can never fit (over max_record_size) */
+  SB_RING_CORRUPT = 5      /* reader: a length or index that no correct writer produces */
+};
+
+static inline uint64_t sb_load_u64(const uint64_t* p) {
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+static inline void sb_store_u64(uint64_t* p, uint64_t v) {
+  __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+static inline uint32_t sb_load_u32(const uint32_t* p) {
+  return __atomic_load_n(p, __ATOMIC_ACQUIRE);
+}
+static inline void sb_store_u32(uint32_t* p, uint32_t v) {
+  __atomic_store_n(p, v, __ATOMIC_RELEASE);
+}
+
+static inline uint32_t sb_record_padded(uint32_t length) {
+  return (length + (SB_RECORD_ALIGN - 1u)) & ~(SB_RECORD_ALIGN - 1u);
+}
+
+/* One side's view of a ring: pointers into this process's mapping plus private copies of the
+ * indices. Lives in the process, never in the segment. */
+typedef struct sb_ring {
+  sb_ring_header* header;
+  uint8_t* data;
+  uint64_t mask;       /* capacity - 1 */
+  uint64_t own;        /* writer: tail; reader: head (the shared word holds the same value) */
+  uint64_t other;      /* writer: last head seen; reader: last tail seen */
+  uint32_t max_record; /* the segment's max_record_size */
+  uint32_t peeked;     /* reader: padded length of the record peek returned (validated once:
+                          a hostile writer may change the shared bytes after the check) */
+} sb_ring;
+
+/* Binds `ring` to the ring header at `header` inside a mapping of `base`. Reads the shared
+ * indices once; call it after the daemon has reset the ring (attach). */
+static inline void sb_ring_bind_writer(sb_ring* ring, uint8_t* base, sb_ring_header* header,
+                                       uint32_t max_record) {
+  ring->header = header;
+  ring->data = base + header->data_offset;
+  ring->mask = header->capacity - 1u;
+  ring->own = sb_load_u64(&header->tail);
+  ring->other = sb_load_u64(&header->head);
+  ring->max_record = max_record;
+  ring->peeked = 0;
+}
+static inline void sb_ring_bind_reader(sb_ring* ring, uint8_t* base, sb_ring_header* header,
+                                       uint32_t max_record) {
+  ring->header = header;
+  ring->data = base + header->data_offset;
+  ring->mask = header->capacity - 1u;
+  ring->own = sb_load_u64(&header->head);
+  ring->other = sb_load_u64(&header->tail);
+  ring->max_record = max_record;
+  ring->peeked = 0;
+}
+
+/* Writer: claims room for a record of `length` bytes (header included), fills in the header and
+ * returns it in *out, in progress; write the payload after it, then call sb_ring_commit. */
+static inline enum sb_ring_status sb_ring_claim(sb_ring* ring, uint32_t length, uint16_t type,
+                                                uint16_t flags, uint64_t sequence,
+                                                sb_record_header** out) {
+  const uint64_t capacity = ring->mask + 1u;
+  if (length < sizeof(sb_record_header) || length > ring->max_record) return SB_RING_TOO_BIG;
+  const uint32_t padded = sb_record_padded(length);
+  const uint64_t offset = ring->own & ring->mask;
+  /* A record never wraps: when it does not fit before the end, pad to the end first. */
+  const uint64_t pad = (offset + padded > capacity) ? capacity - offset : 0u;
+  const uint64_t need = pad + padded;
+  if (ring->own + need - ring->other > capacity) {
+    ring->other = sb_load_u64(&ring->header->head);
+    if (ring->own + need - ring->other > capacity) return SB_RING_FULL;
+  }
+  if (pad != 0u) {
+    sb_record_header* p = (sb_record_header*)(void*)(ring->data + offset);
+    p->type = SB_REC_PADDING;
+    p->flags = 0;
+    sb_store_u32(&p->commit, (uint32_t)pad | SB_RECORD_COMMITTED);
+  }
+  const uint64_t at = (ring->own + pad) & ring->mask;
+  sb_record_header* rec = (sb_record_header*)(void*)(ring->data + at);
+  /* Relaxed: the release store of tail below publishes it. */
+  __atomic_store_n(&rec->commit, length, __ATOMIC_RELAXED);
+  ring->own += need;
+  sb_store_u64(&ring->header->tail, ring->own);
+  rec->type = type;
+  rec->flags = flags;
+  rec->sequence = sequence;
+  *out = rec;
+  return SB_RING_OK;
+}
+
+static inline void sb_ring_commit(sb_record_header* rec) {
+  sb_store_u32(&rec->commit, (rec->commit & SB_RECORD_LENGTH_MASK) | SB_RECORD_COMMITTED);
+}
+
+/* Writer: claim, copy `payload`, commit. */
+static inline enum sb_ring_status sb_ring_write(sb_ring* ring, uint16_t type, uint16_t flags,
+                                                uint64_t sequence, const void* payload,
+                                                uint32_t payload_size) {
+  sb_record_header* rec = 0;
+  if (payload_size > SB_RECORD_LENGTH_MASK - sizeof(sb_record_header)) return SB_RING_TOO_BIG;
+  const enum sb_ring_status s = sb_ring_claim(
+      ring, (uint32_t)sizeof(sb_record_header) + payload_size, type, flags, sequence, &rec);
+  if (s != SB_RING_OK) return s;
+  if (payload_size != 0u) memcpy(rec + 1, payload, payload_size);
+  sb_ring_commit(rec);
+  return SB_RING_OK;
+}
+
+/* Reader: the record at head, committed, in *out (padding is skipped). Its payload is the
+ * (commit & SB_RECORD_LENGTH_MASK) - 16 bytes after it. Stays valid until sb_ring_advance. */
+static inline enum sb_ring_status sb_ring_peek(sb_ring* ring, const sb_record_header** out) {
+  const uint64_t capacity = ring->mask + 1u;
+  for (;;) {
+    if (ring->own == ring->other) {
+      ring->other = sb_load_u64(&ring->header->tail);
+      if (ring->own == ring->other) return SB_RING_EMPTY;
+    }
+    /* A tail behind head, or further ahead than the ring holds, is a writer gone wrong. */
+    if (ring->other - ring->own > capacity || ring->other < ring->own) return SB_RING_CORRUPT;
+    const uint64_t offset = ring->own & ring->mask;
+    const sb_record_header* rec = (const sb_record_header*)(const void*)(ring->data + offset);
+    const uint32_t commit = sb_load_u32(&rec->commit);
+    if ((commit & SB_RECORD_COMMITTED) == 0u) return SB_RING_IN_PROGRESS;
+    const uint32_t length = commit & SB_RECORD_LENGTH_MASK;
+    const uint32_t padded = sb_record_padded(length);
+    if (length < SB_RECORD_ALIGN || padded > ring->other - ring->own ||
+        offset + padded > capacity) {
+      return SB_RING_CORRUPT;
+    }
+    if (rec->type == SB_REC_PADDING) {
+      /* Padding always runs to the end of the data. */
+      if (offset + padded != capacity) return SB_RING_CORRUPT;
+      ring->own += padded;
+      continue;
+    }
+    if (length < sizeof(sb_record_header) || length > ring->max_record) return SB_RING_CORRUPT;
+    ring->peeked = padded;
+    *out = rec;
+    return SB_RING_OK;
+  }
+}
+
+/* Reader: steps past the record peek returned. The writer sees the room once the reader
+ * publishes head (sb_ring_publish); batch several advances per publish. */
+static inline void sb_ring_advance(sb_ring* ring) {
+  ring->own += ring->peeked;
+  ring->peeked = 0;
+}
+static inline void sb_ring_publish(sb_ring* ring) { sb_store_u64(&ring->header->head, ring->own); }
+
+/* Payload of a committed record. The size is the length peek validated, read again: a reader
+ * that distrusts the writer copies the payload (at most max_record bytes) before decoding. */
+static inline const uint8_t* sb_record_payload(const sb_record_header* rec) {
+  return (const uint8_t*)(const void*)(rec + 1);
+}
+static inline uint32_t sb_record_payload_size(const sb_record_header* rec) {
+  return (rec->commit & SB_RECORD_LENGTH_MASK) - (uint32_t)sizeof(sb_record_header);
+}
+
+#ifdef __cplusplus
+} /* extern "C" */
+#endif
+
+#endif /* SWITCHBOARD_SHM_RING_H */
