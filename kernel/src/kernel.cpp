@@ -1725,10 +1725,16 @@ struct Kernel::State {
     return due;
   }
 
-  void apply_batch(std::span<const Event> events, std::vector<Decision>& out) {
+  // `ends`, when given, has room for events.size() entries: ends[k] = out.size() once event k
+  // is applied (its decisions are out[ends[k-1] .. ends[k])).
+  void apply_batch(std::span<const Event> events, std::vector<Decision>& out, std::size_t* ends) {
     parallel_events = 0;
+    const auto apply_one = [&](std::size_t k) {
+      apply(events[k], out);
+      if (ends != nullptr) ends[k] = out.size();
+    };
     if (!arena) {
-      for (const Event& event : events) apply(event, out);
+      for (std::size_t k = 0; k < events.size(); ++k) apply_one(k);
       return;
     }
     IdMap<std::uint64_t> item_component;
@@ -1754,12 +1760,12 @@ struct Kernel::State {
     };
     while (i < events.size()) {
       if (clock == kNever) {  // the first event starts the clock and the periodic timers
-        apply(events[i++], out);
+        apply_one(i++);
         continue;
       }
       if (components_stale) compute_components();
       if (single_component) {  // nothing to split: skip the segmentation pass altogether
-        for (; i < events.size() && !components_stale; ++i) apply(events[i], out);
+        for (; i < events.size() && !components_stale; ++i) apply_one(i);
         continue;
       }
       // Grow a segment while its events stay inside components and no timer can come due.
@@ -1785,11 +1791,12 @@ struct Kernel::State {
       if (j - i < 2 * options.min_events_per_task || distinct.size() < 2) {
         // Not worth a handoff: apply sequentially up to the cut (at least one event).
         const std::size_t end = std::max(j, i + 1);
-        for (; i < end; ++i) apply(events[i], out);
+        for (; i < end; ++i) apply_one(i);
         continue;
       }
       start_crew();
-      run_segment(events.subspan(i, j - i), component, at, distinct, out);
+      run_segment(events.subspan(i, j - i), component, at, distinct, out,
+                  ends != nullptr ? ends + i : nullptr);
       clock = running;
       parallel_events += j - i;
       i = j;
@@ -1803,7 +1810,7 @@ struct Kernel::State {
 
   void run_segment(std::span<const Event> events, const std::vector<std::uint64_t>& component,
                    const std::vector<Timestamp>& at, const std::set<std::uint64_t>& distinct,
-                   std::vector<Decision>& out) {
+                   std::vector<Decision>& out, std::size_t* ends) {
     // Components to lanes, heaviest first onto the lightest lane.
     std::unordered_map<std::uint64_t, std::size_t> weight;
     for (std::uint64_t c : component) ++weight[c];
@@ -1867,6 +1874,7 @@ struct Kernel::State {
     for (std::size_t k = 0; k < events.size(); ++k) {
       Lane& l = lanes[lane_of_event[k]];
       for (std::size_t d = span_of[k].first; d < span_of[k].second; ++d) out.push_back(std::move(l.decisions[d]));
+      if (ends != nullptr) ends[k] = out.size();
     }
     for (std::size_t k = 0; k < n_lanes; ++k) {
       Lane& l = lanes[k];
@@ -2044,7 +2052,23 @@ Kernel::~Kernel() = default;
 void Kernel::apply(const Event& event, std::vector<Decision>& out) { state_->apply(event, out); }
 
 void Kernel::apply_batch(std::span<const Event> events, std::vector<Decision>& out) {
-  state_->apply_batch(events, out);
+  state_->apply_batch(events, out, nullptr);
+}
+void Kernel::apply_batch(std::span<const Event> events, std::vector<Decision>& out,
+                         std::span<std::size_t> ends) {
+  if (ends.size() < events.size()) ends = {};  // the caller's mistake must not write past it
+  state_->apply_batch(events, out, ends.empty() ? nullptr : ends.data());
+}
+std::size_t Kernel::count_agents_by_presence(std::span<std::uint64_t> counts) const {
+  const AgentColumns& hot = state_->hot;
+  std::fill(counts.begin(), counts.end(), 0);
+  std::size_t agents = 0;
+  for (std::size_t a = 0; a < hot.size(); ++a) {
+    if ((hot.flags[a] & AgentColumns::kExists) == 0) continue;
+    ++agents;
+    if (hot.presence[a] < counts.size()) ++counts[hot.presence[a]];
+  }
+  return agents;
 }
 int Kernel::threads() const noexcept { return state_->options.threads; }
 std::uint64_t Kernel::parallel_events() const noexcept { return state_->parallel_events; }

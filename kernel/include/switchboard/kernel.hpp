@@ -65,6 +65,13 @@ class Kernel {
   // in turn (the entry point a host adapter feeds after a bulk dequeue). With threads > 1 the
   // independent parts of the batch run in parallel.
   void apply_batch(std::span<const Event> events, std::vector<Decision>& out);
+  // The same, and says which decisions each event made: ends[k] = out.size() once event k is
+  // applied, so event k's decisions are out[ends[k-1] .. ends[k]) (from the old out.size() for
+  // k = 0). A timer's decisions belong to the event that advanced the clock. The shared-memory
+  // daemon names each decision's cause with it. `ends` must hold events.size() entries (a
+  // shorter one is ignored).
+  void apply_batch(std::span<const Event> events, std::vector<Decision>& out,
+                   std::span<std::size_t> ends);
 
   // The configuration without its agent seeds (they live in the agent table; see agent()).
   [[nodiscard]] const Config& config() const noexcept;
@@ -76,6 +83,10 @@ class Kernel {
   // Items waiting in a queue (queued, not offered or parked); 0 for an unknown queue.
   [[nodiscard]] std::size_t queued_count(QueueId queue) const;
   [[nodiscard]] KernelFootprint footprint() const;
+  // Agents that exist, counted by presence into counts[presence] (zeroed first; presences past
+  // counts.size() are counted in the total only); returns the total. One pass over the presence
+  // column, for the daemon's statistics block every ~100 ms; caller's thread, between batches.
+  std::size_t count_agents_by_presence(std::span<std::uint64_t> counts) const;
   [[nodiscard]] int threads() const noexcept;
   // Events the last apply_batch applied on parallel lanes (the rest ran on the caller's thread).
   [[nodiscard]] std::uint64_t parallel_events() const noexcept;
