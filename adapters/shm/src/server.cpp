@@ -461,6 +461,7 @@ struct Server::State {
     if (flush_pending()) {
       if (!waiting) ++counters.backpressure_waits;
       waiting = true;
+      watch_heads(now);
     } else {
       waiting = false;
       taken = take_batch(now);
@@ -720,18 +721,7 @@ struct Server::State {
       return false;
     }
     if (s == SB_RING_IN_PROGRESS) {
-      const std::string where = "a record at position " + std::to_string(h.in.own) + " in progress";
-      if (h.dead || h.mode == Mode::detaching) {
-        h.ended = true;
-        h.end_note = "dropped " + where;
-        return false;
-      }
-      if (h.stuck_position != h.in.own) {
-        h.stuck_position = h.in.own;
-        h.stuck_since_ns = now;
-      } else if (now - h.stuck_since_ns > static_cast<std::uint64_t>(options.stuck_timeout.count())) {
-        reset_slot(h, where + " for " + std::to_string((now - h.stuck_since_ns) / 1'000'000u) + " ms");
-      }
+      in_progress(h, now);
       return false;
     }
     if (s != SB_RING_OK) {
@@ -773,6 +763,45 @@ struct Server::State {
     }
     entries.push_back(e);
     return true;
+  }
+
+  // The record at h's head is claimed and not committed: the end of a leaving host's records,
+  // or a stuck one once it has stayed so for the stuck timeout.
+  void in_progress(Host& h, std::uint64_t now) {
+    const std::string where = "a record at position " + std::to_string(h.in.own) + " in progress";
+    if (h.dead || h.mode == Mode::detaching) {
+      h.ended = true;
+      h.end_note = "dropped " + where;
+      return;
+    }
+    if (h.stuck_position != h.in.own) {
+      h.stuck_position = h.in.own;
+      h.stuck_since_ns = now;
+    } else if (now - h.stuck_since_ns > static_cast<std::uint64_t>(options.stuck_timeout.count())) {
+      reset_slot(h, where + " for " + std::to_string((now - h.stuck_since_ns) / 1'000'000u) + " ms");
+    }
+  }
+
+  // While the pass waits for outbound room it takes nothing, but still looks at every head, so
+  // that a stuck or corrupt ring is reset on time (and, if it was that host's outbound ring
+  // that held everyone back, releases them).
+  void watch_heads(std::uint64_t now) {
+    for (Host& h : hosts) {
+      if (!h.readable() || h.dead || h.mode != Mode::attached) continue;
+      const sb_record_header* rec = nullptr;
+      switch (sb_ring_peek(&h.in, &rec)) {  // takes nothing: only padding is stepped over
+        case SB_RING_IN_PROGRESS:
+          in_progress(h, now);
+          break;
+        case SB_RING_CORRUPT:
+          corrupt(h, "the inbound ring is corrupt at position " + std::to_string(h.in.own) + " (tail " +
+                         std::to_string(h.in.other) + ")");
+          break;
+        default:
+          h.stuck_position = std::numeric_limits<std::uint64_t>::max();
+          break;
+      }
+    }
   }
 
   void corrupt(Host& h, const std::string& why) {
