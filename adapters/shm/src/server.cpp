@@ -980,9 +980,10 @@ void Server::run(const std::atomic<bool>& stop) {
         } else if (idle < 128) {
           ::sched_yield();
         } else {
-          // 50 us doubling to 1 ms: the protocol promises a look at the slots every millisecond.
-          const std::uint32_t shift = std::min<std::uint32_t>((idle - 128) / 8, 5);
-          const long ns = std::min<long>(50'000L << shift, 1'000'000L);
+          // 50 us doubling to 400 us: the protocol promises a look at the slots at least every
+          // millisecond, and a sleep overshoots what it asks for.
+          const std::uint32_t shift = std::min<std::uint32_t>((idle - 128) / 8, 3);
+          const long ns = 50'000L << shift;
           const timespec ts{0, ns};
           ::nanosleep(&ts, nullptr);
         }

@@ -35,7 +35,7 @@ namespace switchboard::shm {
 enum class IdleStrategy : std::uint8_t {
   spin,   // pause instruction and poll again: lowest latency, one core at 100%
   yield,  // sched_yield between polls: gives the core away when another thread wants it
-  sleep,  // spin, then yield, then sleep with a back-off up to 1 ms (the protocol's bound)
+  sleep,  // spin, then yield, then sleep with a back-off up to 400 us (the protocol: < 1 ms)
 };
 
 struct ServerOptions {
