@@ -564,6 +564,7 @@ struct Server::State {
         h.dead = true;  // apply what it committed (take_batch), then free (finish_ended)
         h.pending.clear();
       } else {
+        if (h.mode == Mode::free) h.pid = h.slot->host_pid;  // never attached: name the one that asked
         free_slot(h, "host died: " + h.who() + " in state " + std::to_string(state) + "; slot freed");
       }
     }
