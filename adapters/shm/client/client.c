@@ -36,6 +36,8 @@ struct sb_client {
   sb_host_slot* slot;
   int attached;
   int broken; /* the outbound ring was corrupt: the next reattach detaches and attaches */
+  int ended;  /* the daemon of this segment stopped or was replaced: final, unlike a heartbeat
+                 that may resume */
   uint64_t slot_generation;
   sb_ring in;
   sb_ring out;
@@ -117,6 +119,7 @@ static void sb_drop_segment(sb_client* c) {
   c->slot = NULL;
   c->attached = 0;
   c->broken = 0;
+  c->ended = 0;
   c->claimed = NULL;
   c->polled = 0;
   c->dir_text = NULL;
@@ -316,11 +319,14 @@ static int sb_check_link(sb_client* c) {
 }
 
 static int sb_gone(sb_client* c, int look_at_name) {
-  if (c->base == NULL) return 1;
-  if (sb_load_u32(&c->header->state) == SB_SEGMENT_STOPPING) return 1;
-  if (sb_load_u64(&c->header->generation) != c->segment_generation) return 1;
-  if (sb_heartbeat_stale(c)) return 1;
-  return look_at_name && sb_replaced(c);
+  if (c->base == NULL || c->ended) return 1;
+  if (sb_load_u32(&c->header->state) == SB_SEGMENT_STOPPING ||
+      sb_load_u64(&c->header->generation) != c->segment_generation ||
+      (look_at_name && sb_replaced(c))) {
+    c->ended = 1;
+    return 1;
+  }
+  return sb_heartbeat_stale(c);
 }
 
 int sb_client_daemon_alive(sb_client* c) {
@@ -488,7 +494,7 @@ int sb_client_reattach(sb_client* c, int timeout_ms) {
 int sb_client_detach(sb_client* c, int timeout_ms) {
   if (c == NULL) return SB_OK;
   int rc = SB_OK;
-  if (c->base != NULL && !sb_gone(c, 0)) {
+  if (c->base != NULL && !sb_gone(c, 1)) {
     const uint32_t state = sb_load_u32(&c->slot->state);
     if (state == SB_SLOT_ATTACHED) {
       /* Let the daemon see what we read (nothing depends on it, but it is tidy). */
