@@ -503,7 +503,7 @@ class Client:
             raise ValueError(f"segment name {name!r} must be '/' and a name without '/'")
         self.name = name
         self.attach_flags = ATTACH_DECISIONS if decisions else 0
-        self.sequence = 0  # the last sequence number send_* used
+        self.sequence = 0  # the last sequence number send_* numbered itself
         self._fd = -1
         self._map: Optional[mmap.mmap] = None
         self._views: list = []
@@ -809,9 +809,9 @@ class Client:
         """Writes one record (any type but padding) and returns its sequence number. Raises
         RingFull (nothing written: poll, then retry), SlotReset, DaemonGone, RecordTooBig."""
         self._check_link()
-        if sequence is None:
-            self.sequence += 1
-            sequence = self.sequence
+        auto = sequence is None
+        if auto:
+            sequence = self.sequence + 1
         if record_type == PADDING or not 0 <= record_type <= 0xFFFF:
             raise ValueError(f"record type {record_type} cannot be sent")
         ring = self._in
@@ -843,6 +843,8 @@ class Client:
         if payload:
             mv[at + RECORD_HEADER_SIZE:at + length] = payload
         i[at // 4] = length | COMMITTED          # 3. committed, last
+        if auto:
+            self.sequence = sequence  # a record refused for room does not use up a number
         return sequence
 
     def _send(self, record_type: int, w: _Writer, time: Optional[int], sequence: Optional[int],
