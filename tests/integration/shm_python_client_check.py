@@ -8,7 +8,8 @@ switchboardd with docs/examples/contact-center.toml, started by run_shm_host.sh 
      runs again every tick is acknowledged once, in order, and the refused one goes through;
   3. a silent daemon: daemon_alive() is False after 5 missed heartbeats, True once it runs;
   4. a stuck record (claimed, never committed): NOTICE, then SlotReset; reattach() recovers;
-  5. detach.
+  5. every event type decodes in the daemon (an ACK, or an ERROR other than malformed_event);
+  6. detach.
 
 Exit status 0 when every check passed.
 """
@@ -181,10 +182,47 @@ def main():
         check([a.sequence for a in acks if isinstance(a, sb.Ack)] == [seq], f"ack after reattach {acks}")
         stats = client.stats()
         check(stats["stuck_resets"] >= 0 and len(stats["queue_depths"]) == len(d.queues), f"stats {stats}")
-        client.send_agent_remove("py-check-agent")
+
+        # 5. Every event type: the daemon decodes each (an ACK, or an ERROR that is not
+        # malformed_event).
+        a, item = "py-check-agent", "py-check-item"
+        now = int(time.time() * 1000)
+        sent = {
+            client.send_presence_change(a, "lunch", ack=True): "presence_change",
+            client.send_capacity_change(a, {"units": 3, "profiles": {"voice": 1}}, ack=True): "capacity_change",
+            client.send_join_queue(a, "Tech Support", ack=True): "join_queue",
+            client.send_item_arrive(item, "Tech Support", created=now - 5000, last_message=now - 1000,
+                                    attributes={"priority": "High", "customer.membership_level": "gold"},
+                                    skills={"tech": 1, "billing": None}, units=1, affinity_agent=a,
+                                    ack=True): "item_arrive",
+            client.send_item_update(item, {"priority": None, "tag": "x"}, last_message=now, ack=True): "item_update",
+            client.send_offer_accept(item, a, ack=True): "offer_accept",
+            client.send_offer_decline(item, a, ack=True): "offer_decline",
+            client.send_offer_timeout(item, a, ack=True): "offer_timeout",
+            client.send_item_transfer(item, "Returns Email", ack=True): "item_transfer",
+            client.send_manual_assign(item, 9004, ack=True): "manual_assign",
+            client.send_item_complete(item, ack=True): "item_complete",
+            client.send_agent_pick("py-check-other", a, ack=True): "agent_pick",
+            client.send_item_cancel("py-check-other", ack=True): "item_cancel",
+            client.send_leave_queue(a, "Tech Support", ack=True): "leave_queue",
+            client.send_tick(ack=True): "tick",
+            client.send_agent_remove(a, ack=True): "agent_remove",
+        }
+        answers = poll_until(client, lambda rs: len(rs) >= len(sent))
+        by_seq = {}
+        for r in answers:
+            if isinstance(r, (sb.Ack, sb.ErrorRecord)):
+                by_seq.setdefault(r.sequence, []).append(r)
+        for seq, what in sent.items():
+            got = by_seq.get(seq, [])
+            check(len(got) == 1, f"{what}: {len(got)} answers")
+            if got and isinstance(got[0], sb.ErrorRecord):
+                check(got[0].code_name != "malformed_event", f"{what}: {got[0].message}")
+        acked = sorted(w for s, w in sent.items() if by_seq.get(s) and isinstance(by_seq[s][0], sb.Ack))
+        print(f"every event: {len(acked)} of {len(sent)} applied ({', '.join(acked)})")
     finally:
         resume()
-    # 5. Detach.
+    # 6. Detach.
     client.detach()
     print("shm_python_client_check: " + ("all checks passed" if failures == 0 else f"{failures} FAILED"))
     return 0 if failures == 0 else 1

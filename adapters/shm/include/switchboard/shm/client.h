@@ -77,7 +77,8 @@ typedef struct sb_client sb_client;
  * magic, version and header size, waits until it is ready, takes the first free slot (an OFD
  * lock on its bytes), and waits for the daemon to attach it. `attach_flags`: SB_ATTACH_DECISIONS
  * to receive every decision. `timeout_ms` bounds the whole call, including waiting for the
- * segment to appear (0: try once). On success *out is the client; on failure *out is NULL and
+ * segment to appear (0: try once; negative: no limit; the same for every timeout_ms below).
+ * On success *out is the client; on failure *out is NULL and
  * the result says why (SB_ERR_NOT_FOUND, SB_ERR_VERSION, SB_ERR_NO_SLOT, SB_ERR_TIMEOUT, ...). */
 int sb_client_attach(const char* name, uint32_t attach_flags, int timeout_ms, sb_client** out);
 
