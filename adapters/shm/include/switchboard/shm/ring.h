@@ -66,25 +66,25 @@ typedef struct sb_ring {
 
 /* Binds `ring` to the ring header at `header` inside a mapping of `base`. Reads the shared
  * indices once; call it after the daemon has reset the ring (attach). */
-static inline void sb_ring_bind_writer(sb_ring* ring, uint8_t* base, sb_ring_header* header,
-                                       uint32_t max_record) {
+static inline void sb_ring_bind_(sb_ring* ring, uint8_t* base, sb_ring_header* header,
+                                 uint32_t max_record, int writer) {
   ring->header = header;
   ring->data = base + header->data_offset;
   ring->mask = header->capacity - 1u;
-  ring->own = sb_load_u64(&header->tail);
-  ring->other = sb_load_u64(&header->head);
+  const uint64_t tail = sb_load_u64(&header->tail);
+  const uint64_t head = sb_load_u64(&header->head);
+  ring->own = writer ? tail : head;
+  ring->other = writer ? head : tail;
   ring->max_record = max_record;
   ring->peeked = 0;
 }
+static inline void sb_ring_bind_writer(sb_ring* ring, uint8_t* base, sb_ring_header* header,
+                                       uint32_t max_record) {
+  sb_ring_bind_(ring, base, header, max_record, 1);
+}
 static inline void sb_ring_bind_reader(sb_ring* ring, uint8_t* base, sb_ring_header* header,
                                        uint32_t max_record) {
-  ring->header = header;
-  ring->data = base + header->data_offset;
-  ring->mask = header->capacity - 1u;
-  ring->own = sb_load_u64(&header->head);
-  ring->other = sb_load_u64(&header->tail);
-  ring->max_record = max_record;
-  ring->peeked = 0;
+  sb_ring_bind_(ring, base, header, max_record, 0);
 }
 
 /* Writer: claims room for a record of `length` bytes (header included), fills in the header and
