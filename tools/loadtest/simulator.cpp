@@ -1,0 +1,709 @@
+// One replication of simulate mode (simulator.hpp).
+//
+// The host's future is a min-heap of pending actions keyed by (time in ms, sequence). Every
+// simulated millisecond that has actions is processed in rounds: the due actions become engine
+// events (an action whose reason has gone, such as the accept of an offer the customer already
+// abandoned, is dropped), the events go to the engine as one batch, and the decisions that come
+// back schedule new actions, possibly at the same millisecond, which make the next round. One
+// batch holds at most one event per item, so that no event of a batch can be refused because of
+// another one's effect (an accept and a cancel of the same item at the same millisecond go in
+// successive rounds, in the order they were scheduled).
+
+#include "simulator.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <memory>
+#include <optional>
+#include <queue>
+#include <utility>
+
+#include "random.hpp"
+#include "switchboard/kernel.hpp"
+#include "switchboard/reference_router.hpp"
+
+namespace switchboard::loadtest {
+
+std::string_view to_string(EngineKind engine) noexcept {
+  return engine == EngineKind::kernel ? "kernel" : "reference";
+}
+
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+Timestamp to_ms(double seconds) { return static_cast<Timestamp>(std::llround(seconds * 1000.0)); }
+
+// The engine behind one interface; the virtual call per batch costs nothing next to a batch.
+class Engine {
+ public:
+  virtual ~Engine() = default;
+  virtual void apply(std::span<const Event> events, std::vector<Decision>& out) = 0;
+};
+
+class KernelEngine final : public Engine {
+ public:
+  explicit KernelEngine(Kernel kernel) : kernel_(std::move(kernel)) {}
+  void apply(std::span<const Event> events, std::vector<Decision>& out) override {
+    kernel_.apply_batch(events, out);
+  }
+
+ private:
+  Kernel kernel_;
+};
+
+class ReferenceEngine final : public Engine {
+ public:
+  explicit ReferenceEngine(Config config) : router_(std::move(config)) {}
+  void apply(std::span<const Event> events, std::vector<Decision>& out) override {
+    for (const Event& e : events) router_.apply(e, out);
+  }
+
+ private:
+  ReferenceRouter router_;
+};
+
+enum class ActionKind : std::uint8_t {
+  arrival,       // a: scenario queue index
+  answer,        // a: item, b: agent, gen: offer generation; accept or decline (flag)
+  no_answer,     // a: item, b: agent, gen: offer generation
+  abandon,       // a: item
+  complete,      // a: item
+  wrap_up_end,   // b: agent (the channel's wrap-up ends: the engine releases capacity)
+  presence,      // b: agent, gen: presence id
+  tick,          // advances the engine's clock to fire its own timers on time
+};
+
+struct Action {
+  Timestamp time = 0;
+  std::uint64_t sequence = 0;
+  ActionKind kind = ActionKind::tick;
+  bool flag = false;  // answer: true = accept, false = decline
+  std::uint32_t a = 0;
+  std::uint32_t b = 0;
+  std::uint32_t gen = 0;
+};
+struct Later {
+  bool operator()(const Action& x, const Action& y) const noexcept {
+    return x.time != y.time ? x.time > y.time : x.sequence > y.sequence;
+  }
+};
+
+enum class ItemState : std::uint8_t { queued, offered, parked, assigned, done };
+
+struct Item {
+  Timestamp arrived = 0;
+  Timestamp handle_ms = 0;
+  std::uint32_t queue = 0;  // scenario queue index
+  std::uint32_t agent = 0;  // the offer's or the assignment's agent
+  std::uint32_t offer_gen = 0;
+  std::uint32_t interval = 0;
+  std::uint32_t batch_round = 0;  // the round whose batch holds an event of this item
+  ItemState state = ItemState::queued;
+  bool measured = false;
+  bool in_flight = false;  // an event of this item is in the batch being built
+};
+
+struct Agent {
+  std::uint32_t group = 0;
+  std::uint32_t active = 0;  // items assigned or in the channel's wrap-up
+  std::uint32_t offers = 0;  // open offers
+  PresenceId presence = 0;
+  Timestamp last = 0;        // time the accumulators below were last brought up to date
+};
+
+class Simulation {
+ public:
+  Simulation(const Scenario& s, EngineKind kind, std::uint64_t seed,
+             const std::function<void(double)>& progress)
+      : s_(s), kind_(kind), rng_(seed), progress_(progress) {
+    stats_.seed = seed;
+  }
+
+  Result<ReplicationStats> run() {
+    const auto wall_start = Clock::now();
+    if (auto error = setup()) return std::move(*error);
+    loop();
+    finish();
+    stats_.wall_s = std::chrono::duration<double>(Clock::now() - wall_start).count();
+    return std::move(stats_);
+  }
+
+ private:
+  // --- setup ------------------------------------------------------------------------------------
+
+  std::optional<Error> setup() {
+    horizon_ms_ = to_ms(s_.horizon_s);
+    warmup_ms_ = to_ms(s_.warmup_s);
+    end_ms_ = horizon_ms_ + to_ms(s_.drain_s);
+    interval_ms_ = std::max<Timestamp>(1, to_ms(s_.interval_s));
+    step_ms_ = std::max<Timestamp>(1, to_ms(s_.depth_step_s));
+    for (double t : s_.thresholds_s) threshold_ms_.push_back(to_ms(t));
+    const std::size_t thresholds = threshold_ms_.size();
+    const std::size_t intervals = s_.interval_count();
+
+    queue_index_.assign(s_.config.queues.size(), UINT32_MAX);
+    stats_.queues.resize(s_.queues.size());
+    for (std::size_t q = 0; q < s_.queues.size(); ++q) {
+      queue_index_[s_.queues[q].queue_id] = static_cast<std::uint32_t>(q);
+      QueueStats& qs = stats_.queues[q];
+      qs.answered_within.assign(thresholds, 0);
+      qs.abandoned_within.assign(thresholds, 0);
+      qs.intervals.resize(intervals);
+      for (auto& iv : qs.intervals) {
+        iv.answered_within.assign(thresholds, 0);
+        iv.abandoned_within.assign(thresholds, 0);
+      }
+      qs.depth.reserve(static_cast<std::size_t>(end_ms_ / step_ms_) + 2);
+      double total = 0.0;
+      for (const auto& mix : s_.queues[q].skill_mix) total += mix.weight;
+      skill_totals_.push_back(total);
+      std::vector<double> attr_totals;
+      for (const auto& mix : s_.queues[q].attributes) {
+        double t = 0.0;
+        for (double w : mix.weights) t += w;
+        attr_totals.push_back(t);
+      }
+      attribute_totals_.push_back(std::move(attr_totals));
+    }
+    depth_.assign(s_.queues.size(), 0);
+    next_arrival_s_.assign(s_.queues.size(), 0.0);
+    periodic_.assign(s_.config.channels.size(), 0);
+
+    // The population: agents seeded into the configuration (applied at time 0 by the engine),
+    // numbered 0..N-1 in group order; presence changes for shifts and breaks as actions.
+    Config config = s_.config;
+    for (std::uint32_t g = 0; g < s_.groups.size(); ++g) {
+      const AgentGroup& group = s_.groups[g];
+      for (std::uint32_t k = 0; k < group.count; ++k) {
+        const auto id = static_cast<std::uint32_t>(agents_.size());
+        Agent agent;
+        agent.group = g;
+        agent.presence = presence_at(group, k, 0);
+        agents_.push_back(agent);
+        AgentSeed seed;
+        seed.id = ExternalId(static_cast<std::uint64_t>(id));
+        seed.presence = agent.presence;
+        seed.skills = group.skills;
+        seed.capacity = group.capacity;
+        seed.capacity.profile_max.resize(config.profiles.size(), 0);
+        seed.attributes = group.attributes;
+        seed.queues = group.queues;
+        config.agents.push_back(std::move(seed));
+        schedule_presence(group, g, k, id);
+      }
+    }
+    stats_.agents.resize(agents_.size());
+
+    if (kind_ == EngineKind::kernel) {
+      KernelOptions options;
+      options.expected_items = 1024;
+      Result<Kernel> kernel = Kernel::create(std::move(config), options);
+      if (!kernel) return kernel.error();
+      engine_ = std::make_unique<KernelEngine>(std::move(kernel).value());
+    } else {
+      engine_ = std::make_unique<ReferenceEngine>(std::move(config));
+    }
+
+    for (std::uint32_t q = 0; q < s_.queues.size(); ++q) schedule_arrival(q, 0.0);
+    // The channels' periodic cycles run when the engine's clock passes them: tick at each.
+    for (const auto& queue : s_.queues) {
+      const ChannelId channel = s_.config.queues[queue.queue_id].channel;
+      const Timestamp period = s_.config.channels[channel].periodic_ms;
+      if (period > 0 && periodic_[channel] == 0) {
+        periodic_[channel] = 1;
+        for (Timestamp t = period; t <= end_ms_; t += period) push({t, 0, ActionKind::tick});
+      }
+    }
+    return std::nullopt;
+  }
+
+  // The presence agent k of `group` has at time t (ms) by its shifts and breaks.
+  PresenceId presence_at(const AgentGroup& group, std::uint32_t k, Timestamp t) const {
+    bool on_shift = group.shifts.empty();
+    for (const auto& [start, end] : group.shifts) {
+      if (t >= to_ms(start) && t < to_ms(end)) on_shift = true;
+    }
+    if (!on_shift) return kOffline;
+    for (const BreakSpec& b : group.breaks) {
+      const Timestamp start = break_start(group, b, k);
+      if (t >= start && t < start + to_ms(b.duration_s)) return b.presence;
+    }
+    return group.working_presence;
+  }
+  Timestamp break_start(const AgentGroup& group, const BreakSpec& b, std::uint32_t k) const {
+    return to_ms(b.start_s + b.stagger_s * static_cast<double>(k) / static_cast<double>(group.count));
+  }
+  // Every instant where the presence may change gets an action that sets presence_at(t).
+  void schedule_presence(const AgentGroup& group, std::uint32_t g, std::uint32_t k,
+                         std::uint32_t id) {
+    std::vector<Timestamp> changes;
+    for (const auto& [start, end] : group.shifts) {
+      changes.push_back(to_ms(start));
+      changes.push_back(to_ms(end));
+    }
+    for (const BreakSpec& b : group.breaks) {
+      const Timestamp start = break_start(group, b, k);
+      changes.push_back(start);
+      changes.push_back(start + to_ms(b.duration_s));
+    }
+    std::sort(changes.begin(), changes.end());
+    changes.erase(std::unique(changes.begin(), changes.end()), changes.end());
+    PresenceId current = presence_at(group, k, 0);
+    for (Timestamp t : changes) {
+      if (t <= 0 || t > end_ms_) continue;
+      const PresenceId next = presence_at(group, k, t);
+      if (next == current) continue;
+      Action a{t, 0, ActionKind::presence};
+      a.b = id;
+      a.gen = next;
+      push(a);
+      current = next;
+    }
+    (void)g;
+  }
+
+  void push(Action a) {
+    a.sequence = next_sequence_++;
+    heap_.push(a);
+  }
+
+  // Poisson arrivals with rates constant per interval: an exponential gap at the current rate,
+  // restarted at the next interval's rate when it crosses the boundary (memorylessness makes
+  // this exact).
+  void schedule_arrival(std::uint32_t q, double from_s) {
+    const QueueTraffic& traffic = s_.queues[q];
+    double t = from_s;
+    for (;;) {
+      const auto k = std::min<std::size_t>(static_cast<std::size_t>(t / s_.interval_s),
+                                           traffic.rates_per_hour.size() - 1);
+      const double boundary = std::min(s_.horizon_s, static_cast<double>(k + 1) * s_.interval_s);
+      const double rate = traffic.rates_per_hour[k] / 3600.0;
+      if (rate > 0.0) {
+        const double next = t + rng_.exponential(1.0 / rate);
+        if (next < boundary) {
+          next_arrival_s_[q] = next;
+          Action a{to_ms(next), 0, ActionKind::arrival};
+          a.a = q;
+          push(a);
+          return;
+        }
+      }
+      if (boundary >= s_.horizon_s) return;
+      t = boundary;
+    }
+  }
+
+  // --- the main loop ----------------------------------------------------------------------------
+
+  void loop() {
+    std::vector<Event> batch;
+    std::vector<std::uint32_t> batch_items;
+    std::vector<Decision> decisions;
+    std::vector<Action> deferred;
+    Timestamp next_progress = 0;
+    const Timestamp progress_step = std::max<Timestamp>(1, horizon_ms_ / 100);
+    while (!heap_.empty()) {
+      const Timestamp now = heap_.top().time;
+      if (now > end_ms_) break;
+      if (now >= horizon_ms_ && waiting_ == 0) {
+        // Everything that arrived is answered or abandoned: only completions remain, which
+        // change no figure but occupancy, measured inside the horizon only.
+        break;
+      }
+      sample_depth_until(now);
+      if (progress_ && now >= next_progress) {
+        progress_(std::min(1.0, static_cast<double>(now) / static_cast<double>(end_ms_)));
+        next_progress = now + progress_step;
+      }
+      now_ = now;
+      // Rounds at this millisecond until nothing more is due.
+      while (!heap_.empty() && heap_.top().time == now) {
+        batch.clear();
+        batch_items.clear();
+        deferred.clear();
+        while (!heap_.empty() && heap_.top().time == now) {
+          const Action action = heap_.top();
+          heap_.pop();
+          to_event(action, batch, batch_items, deferred);
+        }
+        for (const Action& a : deferred) push(a);
+        for (std::uint32_t item : batch_items) items_[item].in_flight = false;
+        if (batch.empty()) continue;
+        decisions.clear();
+        const auto start = Clock::now();
+        engine_->apply(batch, decisions);
+        const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now() - start).count();
+        stats_.engine_wall_s += static_cast<double>(ns) * 1e-9;
+        stats_.events += batch.size();
+        ++stats_.batches;
+        stats_.decisions += decisions.size();
+        if (!decisions.empty()) {
+          stats_.latency_ns.add(static_cast<std::uint64_t>(std::max<std::int64_t>(0, ns)),
+                                decisions.size());
+        }
+        for (const Decision& d : decisions) on_decision(d);
+      }
+    }
+    stats_.simulated_s = static_cast<double>(std::min(now_, end_ms_)) / 1000.0;
+  }
+
+  // Turns a due action into an engine event, or drops it when its reason has gone.
+  void to_event(const Action& action, std::vector<Event>& batch,
+                std::vector<std::uint32_t>& batch_items, std::vector<Action>& deferred) {
+    const auto item_event = [&](std::uint32_t item) -> bool {
+      Item& it = items_[item];
+      if (it.in_flight) {
+        deferred.push_back(action);  // another event of this item is in this batch
+        return false;
+      }
+      it.in_flight = true;
+      batch_items.push_back(item);
+      return true;
+    };
+    Event e;
+    e.time = action.time;
+    e.sequence = ++event_sequence_;
+    switch (action.kind) {
+      case ActionKind::arrival: {
+        const std::uint32_t q = action.a;
+        const auto item = static_cast<std::uint32_t>(items_.size());
+        items_.push_back(make_item(q, action.time));
+        items_.back().in_flight = true;
+        batch_items.push_back(item);
+        e.body = make_arrive(q, item);
+        batch.push_back(std::move(e));
+        schedule_arrival(q, next_arrival_s_[q]);
+        return;
+      }
+      case ActionKind::answer:
+      case ActionKind::no_answer: {
+        const Item& it = items_[action.a];
+        if (it.state != ItemState::offered || it.offer_gen != action.gen) return;
+        if (!item_event(action.a)) return;
+        const ExternalId item(static_cast<std::uint64_t>(action.a));
+        const ExternalId agent(static_cast<std::uint64_t>(action.b));
+        if (action.kind == ActionKind::no_answer) {
+          e.body = OfferTimeout{item, agent};
+        } else if (action.flag) {
+          e.body = OfferAccept{item, agent};
+        } else {
+          e.body = OfferDecline{item, agent};
+        }
+        batch.push_back(std::move(e));
+        return;
+      }
+      case ActionKind::abandon: {
+        const Item& it = items_[action.a];
+        if (it.state == ItemState::assigned || it.state == ItemState::done) return;
+        if (!item_event(action.a)) return;
+        e.body = ItemCancel{ExternalId(static_cast<std::uint64_t>(action.a))};
+        batch.push_back(std::move(e));
+        return;
+      }
+      case ActionKind::complete: {
+        if (items_[action.a].state != ItemState::assigned) return;
+        if (!item_event(action.a)) return;
+        e.body = ItemComplete{ExternalId(static_cast<std::uint64_t>(action.a))};
+        batch.push_back(std::move(e));
+        return;
+      }
+      case ActionKind::wrap_up_end: {
+        Agent& agent = agents_[action.b];
+        touch(action.b, action.time);
+        --agent.active;
+        e.body = Tick{};
+        batch.push_back(std::move(e));
+        return;
+      }
+      case ActionKind::presence: {
+        touch(action.b, action.time);
+        agents_[action.b].presence = static_cast<PresenceId>(action.gen);
+        e.body = PresenceChange{ExternalId(static_cast<std::uint64_t>(action.b)),
+                                static_cast<PresenceId>(action.gen)};
+        batch.push_back(std::move(e));
+        return;
+      }
+      case ActionKind::tick:
+        e.body = Tick{};
+        batch.push_back(std::move(e));
+        return;
+    }
+  }
+
+  Item make_item(std::uint32_t q, Timestamp t) {
+    Item it;
+    it.arrived = t;
+    it.queue = q;
+    it.measured = t >= warmup_ms_ && t < horizon_ms_;
+    it.interval = static_cast<std::uint32_t>(
+        std::min<std::size_t>(static_cast<std::size_t>(t / interval_ms_),
+                              stats_.queues[q].intervals.size() - 1));
+    ++stats_.items;
+    ++waiting_;
+    if (it.measured) {
+      ++stats_.queues[q].offered;
+      ++stats_.queues[q].intervals[it.interval].offered;
+    }
+    return it;
+  }
+
+  ItemArrive make_arrive(std::uint32_t q, std::uint32_t item) {
+    const QueueTraffic& traffic = s_.queues[q];
+    ItemArrive arrive;
+    arrive.item = ExternalId(static_cast<std::uint64_t>(item));
+    arrive.queue = traffic.queue_id;
+    for (std::size_t m = 0; m < traffic.attributes.size(); ++m) {
+      const AttributeMix& mix = traffic.attributes[m];
+      arrive.attributes.emplace(mix.key, mix.values[rng_.pick(mix.weights, attribute_totals_[q][m])]);
+    }
+    if (!traffic.skill_mix.empty()) {
+      arrive.skills = traffic.skill_mix[pick_skill(q)].skills;
+    }
+    arrive.units = traffic.units;
+    ++depth_[q];
+    if (traffic.patience) {
+      Action a{items_[item].arrived + to_ms(rng_.draw(*traffic.patience)), 0, ActionKind::abandon};
+      a.a = item;
+      push(a);
+    }
+    return arrive;
+  }
+  std::size_t pick_skill(std::uint32_t q) {
+    const auto& mix = s_.queues[q].skill_mix;
+    double r = rng_.uniform() * skill_totals_[q];
+    for (std::size_t i = 0; i + 1 < mix.size(); ++i) {
+      if (r < mix[i].weight) return i;
+      r -= mix[i].weight;
+    }
+    return mix.size() - 1;
+  }
+
+  // --- decisions --------------------------------------------------------------------------------
+
+  void on_decision(const Decision& d) {
+    if (d.kind == DecisionKind::error) {
+      if (stats_.errors++ == 0) stats_.first_error = std::string(to_string(d.error)) + ": " + d.message;
+      return;
+    }
+    const auto item_id = static_cast<std::uint32_t>(d.item.number());
+    Item& it = items_[item_id];
+    QueueStats& qs = stats_.queues[it.queue];
+    const Timestamp t = d.time;
+    switch (d.kind) {
+      case DecisionKind::offer: {
+        const auto agent = static_cast<std::uint32_t>(d.agent->number());
+        --depth_[it.queue];
+        it.state = ItemState::offered;
+        it.agent = agent;
+        ++it.offer_gen;
+        touch(agent, t);
+        ++agents_[agent].offers;
+        schedule_answer(item_id, agent, t);
+        const ChannelId channel = s_.config.queues[s_.queues[it.queue].queue_id].channel;
+        const Timestamp timeout = s_.config.channels[channel].offer_timeout_ms;
+        if (timeout > 0) push({t + timeout, 0, ActionKind::tick});
+        return;
+      }
+      case DecisionKind::assigned: {
+        const auto agent = static_cast<std::uint32_t>(d.agent->number());
+        touch(agent, t);
+        Agent& a = agents_[agent];
+        if (it.state == ItemState::offered) --a.offers;
+        ++a.active;
+        ++stats_.agents[agent].assignments;
+        it.state = ItemState::assigned;
+        it.agent = agent;
+        --waiting_;
+        const QueueTraffic& traffic = s_.queues[it.queue];
+        const double handle_s = std::max(0.0, rng_.draw(traffic.handling));
+        const double wrap_s = traffic.wrap_up ? std::max(0.0, rng_.draw(*traffic.wrap_up)) : 0.0;
+        Action done{t + to_ms(handle_s) + to_ms(wrap_s), 0, ActionKind::complete};
+        done.a = item_id;
+        push(done);
+        if (it.measured) {
+          const Timestamp wait = t - it.arrived;
+          const double wait_s = static_cast<double>(wait) / 1000.0;
+          ++qs.answered;
+          qs.handle_sum_s += handle_s;
+          qs.waits_s.push_back(wait_s);
+          if (wait > 0) ++qs.waited;
+          IntervalStats& iv = qs.intervals[it.interval];
+          ++iv.answered;
+          iv.wait_sum_s += wait_s;
+          for (std::size_t k = 0; k < threshold_ms_.size(); ++k) {
+            if (wait <= threshold_ms_[k]) {
+              ++qs.answered_within[k];
+              ++iv.answered_within[k];
+            }
+          }
+        }
+        return;
+      }
+      case DecisionKind::requeued: {
+        const auto agent = static_cast<std::uint32_t>(d.agent->number());
+        touch(agent, t);
+        --agents_[agent].offers;
+        ++depth_[it.queue];
+        it.state = ItemState::queued;
+        if (it.measured) {
+          if (d.reason == RequeueReason::declined) {
+            ++qs.declines;
+          } else {
+            ++qs.offer_timeouts;
+          }
+        }
+        return;
+      }
+      case DecisionKind::parked:
+        --depth_[it.queue];
+        it.state = ItemState::parked;
+        if (it.measured) ++qs.parked;
+        return;
+      case DecisionKind::cancelled: {
+        if (it.state == ItemState::queued) --depth_[it.queue];
+        if (it.state == ItemState::offered) {
+          touch(it.agent, t);
+          --agents_[it.agent].offers;
+        }
+        it.state = ItemState::done;
+        --waiting_;
+        if (it.measured) {
+          const Timestamp wait = t - it.arrived;
+          ++qs.abandoned;
+          if (wait > 0) ++qs.waited;
+          qs.abandon_waits_s.push_back(static_cast<double>(wait) / 1000.0);
+          IntervalStats& iv = qs.intervals[it.interval];
+          ++iv.abandoned;
+          for (std::size_t k = 0; k < threshold_ms_.size(); ++k) {
+            if (wait <= threshold_ms_[k]) {
+              ++qs.abandoned_within[k];
+              ++iv.abandoned_within[k];
+            }
+          }
+        }
+        return;
+      }
+      case DecisionKind::completed: {
+        it.state = ItemState::done;
+        if (it.measured) ++qs.completed;
+        const ChannelId channel = s_.config.queues[s_.queues[it.queue].queue_id].channel;
+        const Timestamp wrap = s_.config.channels[channel].wrap_up_ms;
+        if (wrap > 0) {
+          Action end{t + wrap, 0, ActionKind::wrap_up_end};
+          end.b = it.agent;
+          push(end);
+        } else {
+          touch(it.agent, t);
+          --agents_[it.agent].active;
+        }
+        return;
+      }
+      case DecisionKind::transferred:
+      case DecisionKind::error:
+        return;
+    }
+  }
+
+  void schedule_answer(std::uint32_t item, std::uint32_t agent, Timestamp t) {
+    const AnswerBehavior& answer = s_.groups[agents_[agent].group].answer;
+    Action a{t, 0, ActionKind::answer};
+    a.a = item;
+    a.b = agent;
+    a.gen = items_[item].offer_gen;
+    const double r = answer.no_answer > 0.0 || answer.decline > 0.0 ? rng_.uniform() : 0.0;
+    if (r < answer.accept || (answer.no_answer <= 0.0 && answer.decline <= 0.0)) {
+      a.flag = true;
+      a.time = t + to_ms(std::max(0.0, rng_.draw(answer.response_delay)));
+    } else if (r < answer.accept + answer.decline) {
+      a.flag = false;
+      a.time = t + to_ms(std::max(0.0, rng_.draw(answer.response_delay)));
+    } else {
+      a.kind = ActionKind::no_answer;
+      a.time = t + to_ms(answer.no_answer_timeout_s);
+    }
+    push(a);
+  }
+
+  // --- accumulators -----------------------------------------------------------------------------
+
+  // Brings agent `id`'s time accumulators up to t; the measured window is [warm-up, horizon).
+  void touch(std::uint32_t id, Timestamp t) {
+    Agent& a = agents_[id];
+    const Timestamp from = std::max(a.last, warmup_ms_);
+    const Timestamp to = std::min(t, horizon_ms_);
+    if (to > from) {
+      const double dt = static_cast<double>(to - from) / 1000.0;
+      AgentStats& st = stats_.agents[id];
+      const bool busy = a.active > 0;
+      const PresenceId working = s_.groups[a.group].working_presence;
+      if (busy || a.presence == working) st.on_s += dt;
+      if (busy) st.busy_s += dt;
+      if (busy || a.offers > 0) st.busy_or_offered_s += dt;
+    }
+    a.last = std::max(a.last, t);
+  }
+
+  // Depth samples at every step up to (and including) instants before `now`: the depth after
+  // every event at or before the sample time.
+  void sample_depth_until(Timestamp now) {
+    while (next_sample_ms_ < now && next_sample_ms_ <= end_ms_) {
+      for (std::size_t q = 0; q < depth_.size(); ++q) {
+        stats_.queues[q].depth.push_back(static_cast<double>(depth_[q]));
+      }
+      next_sample_ms_ += step_ms_;
+    }
+    for (std::size_t q = 0; q < depth_.size(); ++q) {
+      stats_.queues[q].max_depth = std::max<std::uint64_t>(stats_.queues[q].max_depth, depth_[q]);
+    }
+  }
+
+  void finish() {
+    sample_depth_until(end_ms_ + 1);
+    const Timestamp stop = std::max(now_, horizon_ms_);
+    for (std::uint32_t id = 0; id < agents_.size(); ++id) touch(id, stop);
+    if (progress_) progress_(1.0);
+  }
+
+  static constexpr PresenceId kOffline = 4;  // R2's built-in "offline"
+
+  const Scenario& s_;
+  EngineKind kind_;
+  Rng rng_;
+  const std::function<void(double)>& progress_;
+  std::unique_ptr<Engine> engine_;
+  ReplicationStats stats_;
+
+  Timestamp horizon_ms_ = 0;
+  Timestamp warmup_ms_ = 0;
+  Timestamp end_ms_ = 0;
+  Timestamp interval_ms_ = 1;
+  Timestamp step_ms_ = 1;
+  Timestamp now_ = 0;
+  Timestamp next_sample_ms_ = 0;
+  std::vector<Timestamp> threshold_ms_;
+  std::vector<std::uint32_t> queue_index_;
+  std::vector<double> skill_totals_;
+  std::vector<std::vector<double>> attribute_totals_;
+  std::vector<double> next_arrival_s_;
+  std::vector<std::uint64_t> depth_;
+  std::vector<std::uint8_t> periodic_;
+  std::uint64_t waiting_ = 0;  // items queued, offered or parked
+  std::uint64_t next_sequence_ = 0;
+  std::uint64_t event_sequence_ = 0;
+  std::vector<Item> items_;
+  std::vector<Agent> agents_;
+  std::priority_queue<Action, std::vector<Action>, Later> heap_;
+};
+
+}  // namespace
+
+Result<ReplicationStats> run_replication(const Scenario& scenario, EngineKind engine,
+                                         std::uint64_t seed,
+                                         const std::function<void(double)>& progress) {
+  Simulation simulation(scenario, engine, seed, progress);
+  return simulation.run();
+}
+
+}  // namespace switchboard::loadtest
