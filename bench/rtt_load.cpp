@@ -78,6 +78,10 @@ bool is_expected_reply(const RttEvent& event, std::uint16_t slot, std::uint16_t 
   }
   sb_decision d;
   if (sb_decode_decision(payload, size, &d) != SB_OK) return fail(why, "a DECISION that does not decode");
+  return is_expected_decision(event, slot, d, why);
+}
+
+bool is_expected_decision(const RttEvent& event, std::uint16_t slot, const sb_decision& d, std::string* why) {
   const int want = event.type == SB_REC_ITEM_ARRIVE ? SB_DECISION_OFFER : SB_DECISION_CANCELLED;
   if (d.kind != want) {
     return fail(why, std::string(sb_decision_kind_name(d.kind)) + " instead of " + sb_decision_kind_name(want));
@@ -89,12 +93,6 @@ bool is_expected_reply(const RttEvent& event, std::uint16_t slot, std::uint16_t 
   if (d.item.kind != 0 || d.item.number != event.item) return fail(why, "another item");
   if (!d.has_agent) return fail(why, "no agent");
   return true;
-}
-
-std::optional<std::uint16_t> decision_cause_slot(const void* payload, std::size_t size) {
-  sb_decision d;
-  if (sb_decode_decision(payload, size, &d) != SB_OK) return std::nullopt;
-  return d.cause_slot;
 }
 
 }  // namespace switchboard::bench

@@ -15,7 +15,6 @@
 #include <array>
 #include <cstddef>
 #include <cstdint>
-#include <optional>
 #include <string>
 
 #include "switchboard/config.hpp"
@@ -63,8 +62,9 @@ class RttRecords {
                                      const void* payload, std::size_t size,
                                      std::string* why = nullptr);
 
-// The cause slot of a DECISION payload; nullopt when it does not decode. A host that sees every
-// decision (two producers) keeps those its own slot caused.
-[[nodiscard]] std::optional<std::uint16_t> decision_cause_slot(const void* payload, std::size_t size);
+// The same check on a decision already decoded (a host that sees every decision decodes each
+// once to find its cause slot, then checks its own).
+[[nodiscard]] bool is_expected_decision(const RttEvent& event, std::uint16_t slot, const sb_decision& d,
+                                        std::string* why = nullptr);
 
 }  // namespace switchboard::bench

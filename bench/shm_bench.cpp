@@ -24,12 +24,14 @@
 // joins every thread the benchmark uses.
 
 #include <benchmark/benchmark.h>
+#include <pthread.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <cstdint>
 #include <cstdio>
 #include <cstdlib>
@@ -61,6 +63,9 @@ struct Options {
   std::uint64_t warmup = 10'000;          // round trips before the measured ones
 };
 Options g_options;
+
+// Names the calling thread (what perf and top show): sb-daemon, sb-host, uds-server, ...
+void name_thread(const char* name) { pthread_setname_np(pthread_self(), name); }
 
 double seconds_between(Clock::time_point a, Clock::time_point b) {
   return std::chrono::duration<double>(b - a).count();
@@ -216,8 +221,8 @@ struct Latency {
 // The nearest-rank percentile of sorted samples.
 double percentile(const std::vector<std::int64_t>& sorted, double q) {
   if (sorted.empty()) return 0;
-  std::size_t rank = static_cast<std::size_t>(q * static_cast<double>(sorted.size()) + 0.999999);
-  rank = std::clamp<std::size_t>(rank, 1, sorted.size());
+  const auto rank = std::clamp<std::size_t>(
+      static_cast<std::size_t>(std::ceil(q * static_cast<double>(sorted.size()))), 1, sorted.size());
   return static_cast<double>(sorted[rank - 1]);
 }
 
@@ -285,14 +290,17 @@ struct ProducerResult {
 // stream, another producer's counted. Returns false once the producer has all it waits for.
 bool take_reply(const Reply& r, std::uint16_t slot, const sb::RttRecords& records, std::uint64_t n,
                 const Race& race, ProducerResult& out, std::string& why) {
-  if (r.type == SB_REC_DECISION && sb::decision_cause_slot(r.payload, r.size) != slot) {
+  sb_decision d;
+  const bool decision = r.type == SB_REC_DECISION && sb_decode_decision(r.payload, r.size, &d) == SB_OK;
+  if (decision && d.cause_slot != slot) {
     ++out.foreign;
   } else if (out.received >= n) {
     out.bad.add("a reply after the last event's");
   } else {
-    if (!sb::is_expected_reply(records.describe(out.received), slot, r.type, r.payload, r.size, &why)) {
-      out.bad.add("event " + std::to_string(out.received) + ": " + why);
-    }
+    const sb::RttEvent e = records.describe(out.received);
+    const bool expected = decision ? sb::is_expected_decision(e, slot, d, &why)
+                                   : sb::is_expected_reply(e, slot, r.type, r.payload, r.size, &why);
+    if (!expected) out.bad.add("event " + std::to_string(out.received) + ": " + why);
     if (++out.received == n) out.done = Clock::now();
   }
   return out.received + out.foreign < race.per_host;
@@ -301,16 +309,21 @@ bool take_reply(const Reply& r, std::uint16_t slot, const sb::RttRecords& record
 // One shared-memory producer: sends its n events as fast as the ring takes them, 256 at most
 // between looks at the outbound ring, and drains its decisions on the same thread, until it has
 // every decision of every producer (the daemon writes each to every host, and a host that
-// stopped reading would stall the others through back-pressure).
+// stopped reading would stall the others through back-pressure). With more than one producer
+// a pass that could neither send nor receive yields the core: on the 2-core machine the
+// producers share the one core the spinning daemon leaves, and a producer spinning idle there
+// only delays the other.
 void shm_producer(ShmHost& host, std::uint64_t item_base, std::uint64_t n, Race& race, ProducerResult& out) {
   constexpr std::uint64_t kSendBurst = 256;
   sb::RttRecords records(item_base);
   std::string why;
   std::uint64_t sent = 0;
   bool waiting = race.per_host != 0;
+  const bool shared_core = race.per_host > n;  // more than one producer
   while (!race.go.load()) {
   }
   while (waiting) {
+    const std::uint64_t sent_before = sent;
     for (std::uint64_t burst = 0; burst < kSendBurst && sent < n; ++burst) {
       const int rc = host.try_send(records.event(sent));
       if (rc == SB_ERR_FULL) break;
@@ -321,6 +334,7 @@ void shm_producer(ShmHost& host, std::uint64_t item_base, std::uint64_t n, Race&
       }
       ++sent;
     }
+    const std::uint64_t before = out.received + out.foreign;
     Reply r;
     for (;;) {
       const int rc = host.try_receive(r);
@@ -334,6 +348,7 @@ void shm_producer(ShmHost& host, std::uint64_t item_base, std::uint64_t n, Race&
       if (!waiting) break;
     }
     if (race.failed.load()) return;
+    if (shared_core && sent == sent_before && out.received + out.foreign == before) std::this_thread::yield();
   }
 }
 
@@ -345,6 +360,7 @@ constexpr std::uint64_t kUdsWriteBatch = 32;
 void uds_producer(UdsHost& host, std::uint64_t item_base, std::uint64_t n, Race& race, ProducerResult& out) {
   std::string write_error;
   std::thread writer([&host, item_base, n, &race, &write_error] {
+    name_thread("uds-writer");
     sb::RttRecords records(item_base);
     std::vector<std::uint8_t> buffer;
     while (!race.go.load()) {
@@ -401,7 +417,10 @@ std::optional<Throughput> race_producers(std::vector<Host*>& hosts, std::uint64_
   for (std::size_t i = 0; i < hosts.size(); ++i) {
     // Disjoint item ranges: each producer's items are its own.
     const std::uint64_t base = 1 + i * sb::RttRecords::kItemCycle;
-    threads.emplace_back([&, i, base] { producer(*hosts[i], base, n, race, results[i]); });
+    threads.emplace_back([&, i, base] {
+      name_thread("producer");
+      producer(*hosts[i], base, n, race, results[i]);
+    });
   }
   const Clock::time_point start = Clock::now();
   race.go.store(true);
@@ -463,7 +482,10 @@ class ShmDaemon {
 
  private:
   explicit ShmDaemon(shm::Server server) : server_(std::move(server)) {
-    thread_ = std::thread([this] { server_.run(stop_); });
+    thread_ = std::thread([this] {
+      name_thread("sb-daemon");
+      server_.run(stop_);
+    });
   }
   shm::Server server_;
   // Written by the benchmark thread (stop), read by the server thread (run); seq_cst, once.
@@ -493,7 +515,10 @@ class UdsDaemon {
       d->hosts_.push_back(d->owned_.back().get());
     }
     UdsDaemon* raw = d.get();
-    d->thread_ = std::thread([raw] { raw->result_ = raw->server_.serve(raw->server_fds_); });
+    d->thread_ = std::thread([raw] {
+      name_thread("uds-server");
+      raw->result_ = raw->server_.serve(raw->server_fds_);
+    });
     return d;
   }
   UdsDaemon(const UdsDaemon&) = delete;
