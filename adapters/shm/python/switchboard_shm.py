@@ -38,7 +38,7 @@ from typing import Any, Iterable, Mapping, Optional, Sequence, Union
 __all__ = [
     "Client", "Directory", "Decision", "ErrorRecord", "Ack", "Notice", "RawRecord",
     "SwitchboardError", "RingFull", "SlotReset", "DaemonGone", "RecordTooBig", "SegmentNotFound",
-    "VersionMismatch", "AttachTimeout", "NoFreeSlot", "Corrupt", "Malformed",
+    "VersionMismatch", "AttachTimeout", "NoFreeSlot", "Corrupt", "Malformed", "segment_generation",
 ]
 
 # --- constants (protocol.h) ----------------------------------------------------------------------
@@ -493,6 +493,31 @@ def _expired(deadline: Optional[float]) -> bool:
 
 def _now_ms() -> int:
     return _time.time_ns() // 1_000_000
+
+
+def segment_generation(name: str = "/switchboard") -> Optional[int]:
+    """The generation of the ready segment now at `name`, or None when there is none (no file,
+    not ready yet, not a version 1 segment). A host whose daemon is gone waits until this differs
+    from Client.generation before it calls reattach(): until then the name still holds the dead
+    daemon's segment, or none (docs/protocol.md, "Heartbeat and daemon restarts")."""
+    try:
+        fd = os.open("/dev/shm" + name, os.O_RDONLY)
+    except OSError:
+        return None
+    try:
+        if os.fstat(fd).st_size < HEADER_SIZE:
+            return None
+        with mmap.mmap(fd, HEADER_SIZE, mmap.MAP_SHARED, mmap.PROT_READ) as m:
+            # state first: the daemon stores it last (READY), so what it published before is
+            # there once it reads READY (x86-64 keeps loads in order).
+            (state,) = struct.unpack_from("<I", m, _H_STATE)
+            magic, version, header_size = struct.unpack_from("<QII", m, 0)
+            (generation,) = struct.unpack_from("<Q", m, _H_GENERATION)
+    finally:
+        os.close(fd)
+    if magic != MAGIC or version != VERSION or header_size != HEADER_SIZE or state != SEGMENT_READY:
+        return None
+    return generation or None
 
 
 class Client:
