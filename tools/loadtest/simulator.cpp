@@ -102,6 +102,7 @@ struct Item {
   std::uint32_t batch_round = 0;  // the round whose batch holds an event of this item
   ItemState state = ItemState::queued;
   bool measured = false;
+  bool queued = true;      // not offered at the instant it arrived (it had to wait in queue)
   bool in_flight = false;  // an event of this item is in the batch being built
 };
 
@@ -495,6 +496,7 @@ class Simulation {
       case DecisionKind::offer: {
         const auto agent = static_cast<std::uint32_t>(d.agent->number());
         --depth_[it.queue];
+        if (it.offer_gen == 0 && t == it.arrived) it.queued = false;
         it.state = ItemState::offered;
         it.agent = agent;
         ++it.offer_gen;
@@ -528,7 +530,7 @@ class Simulation {
           ++qs.answered;
           qs.handle_sum_s += handle_s;
           qs.waits_s.push_back(wait_s);
-          if (wait > 0) ++qs.waited;
+          if (it.queued) ++qs.waited;
           IntervalStats& iv = qs.intervals[it.interval];
           ++iv.answered;
           iv.wait_sum_s += wait_s;
@@ -572,7 +574,7 @@ class Simulation {
         if (it.measured) {
           const Timestamp wait = t - it.arrived;
           ++qs.abandoned;
-          if (wait > 0) ++qs.waited;
+          if (it.queued) ++qs.waited;
           qs.abandon_waits_s.push_back(static_cast<double>(wait) / 1000.0);
           IntervalStats& iv = qs.intervals[it.interval];
           ++iv.abandoned;

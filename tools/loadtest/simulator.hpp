@@ -38,7 +38,7 @@ struct QueueStats {
   std::uint64_t answered = 0;
   std::uint64_t abandoned = 0;
   std::uint64_t completed = 0;
-  std::uint64_t waited = 0;  // resolved items whose wait was > 0
+  std::uint64_t waited = 0;  // resolved items not offered at the instant they arrived
   std::uint64_t declines = 0;
   std::uint64_t offer_timeouts = 0;
   std::uint64_t parked = 0;

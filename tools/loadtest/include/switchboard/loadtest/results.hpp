@@ -115,8 +115,9 @@ struct QueueFigures {
   // Average speed of answer: mean wait (arrival to assignment) of answered items, seconds.
   Estimate asa_s;
   double asa_pooled_s = 0.0;  // the same over the pooled answered items, seconds
-  // Probability of waiting: fraction 0..1 of resolved items whose wait was > 0 (not answered
-  // at the instant they arrived). Erlang C's P(W > 0) when nothing abandons.
+  // Probability of waiting: fraction 0..1 of resolved items (answered or abandoned) that were
+  // not offered to an agent at the instant they arrived: they had to queue. Ringing time does
+  // not count as waiting here (it does in the waits). Erlang C's P(W > 0).
   Estimate probability_of_wait;
   // Abandonment rate: abandoned / (answered + abandoned), fraction 0..1.
   Estimate abandonment_rate;
@@ -145,7 +146,8 @@ struct QueueFigures {
 };
 
 // How the work was spread over the agents of a group (or of all agents).
-// Assignments = items assigned to the agent (by accepted offers) during the run, measured or not.
+// Assignments = items assigned to the agent (accepted offers) during the whole run, warm-up and
+// drain included.
 struct AssignmentSpread {
   double min = 0.0;     // fewest assignments of one agent (per replication, then averaged)
   double median = 0.0;  // median over agents (averaged over replications)
@@ -162,12 +164,14 @@ struct AssignmentSpread {
 struct GroupFigures {
   std::string name;
   std::uint32_t agents = 0;  // agents in the group
-  // Occupancy: capacity-unit-seconds in use (from assignment to completion, plus wrap-up) /
-  // capacity-unit-seconds staffed (while the agent's presence allows work and it is in a shift),
-  // fraction 0..1 (can exceed 1 only if work started before a break runs over it).
-  // With one unit per agent and one item per unit this is the classical occupancy (busy / staffed).
+  // Occupancy: busy time / logged-on time of the group's agents, fraction 0..1, over the
+  // measured window [warm-up, horizon). Busy = holding at least one assigned item (from the
+  // assignment to the completion, plus the channel's wrap-up); logged on = in the group's
+  // working presence, or busy (an agent finishing a call after its break began is still
+  // working). For agents that take one item at a time this is the classical occupancy, Erlang
+  // C's lambda / (N mu); for agents with several slots it is the time with any work at all.
   Estimate occupancy;
-  // Same, but capacity-unit-seconds reserved by open offers counted as in use too (ringing).
+  // Same, with time holding only open offers (ringing) counted as busy too.
   Estimate occupancy_with_offers;
   std::uint64_t assignments = 0;  // pooled count of assignments to agents of the group
   AssignmentSpread spread;
