@@ -168,12 +168,13 @@ class Reader {
   Reader(std::string_view record, std::span<const std::uint8_t> bytes) noexcept
       : record_(record), data_(bytes.data()), size_(bytes.size()) {}
 
-  void set_record(std::string_view record) noexcept { record_ = record; }
+  // The record is an event: its name (for messages) is looked up only if something fails.
+  void set_event(const EventBody* body) noexcept { body_ = body; }
   [[nodiscard]] std::size_t pos() const noexcept { return pos_; }
   [[nodiscard]] Error take_error() { return std::move(error_); }
 
   bool fail(Field f, std::size_t at, std::string_view what) {
-    error_ = Error{ErrorCode::malformed_event, field_message(record_, f, at, what)};
+    error_ = Error{ErrorCode::malformed_event, field_message(record(), f, at, what)};
     return false;
   }
 
@@ -277,7 +278,7 @@ class Reader {
   bool finish() {
     if (pos_ == size_) return true;
     error_ = Error{ErrorCode::malformed_event,
-                   std::string(record_) + ": " + std::to_string(size_ - pos_) +
+                   std::string(record()) + ": " + std::to_string(size_ - pos_) +
                        " bytes left over after the last field (at byte " + std::to_string(pos_) +
                        " of " + std::to_string(size_) + ")"};
     return false;
@@ -288,7 +289,12 @@ class Reader {
     return fail(f, pos_, "payload ends after " + std::to_string(size_) + " bytes");
   }
 
+  [[nodiscard]] std::string_view record() const noexcept {
+    return body_ != nullptr ? event_type_name(*body_) : record_;
+  }
+
   std::string_view record_;
+  const EventBody* body_ = nullptr;
   const std::uint8_t* data_;
   std::size_t size_;
   std::size_t pos_ = 0;
@@ -444,10 +450,12 @@ bool read_fields(Reader& r, ManualAssign& e) { return read_item_agent(r, e); }
 bool read_fields(Reader& r, AgentPick& e) { return read_item_agent(r, e); }
 bool read_fields(Reader&, Tick&) { return true; }
 
+// Every read_fields overwrites every field of its event, so an event that already holds this
+// type is decoded in place: its lists keep their capacity and nothing is constructed.
 template <std::size_t I>
 bool decode_body(Reader& r, Event& event) {
-  auto& body = event.body.emplace<I>();
-  r.set_record(event_type_name(event.body));
+  auto& body = event.body.index() == I ? std::get<I>(event.body) : event.body.template emplace<I>();
+  r.set_event(&event.body);
   return r.num(event.time, {"time"}) && read_fields(r, body) && r.finish();
 }
 
@@ -475,9 +483,10 @@ class Writer {
 
   template <typename T>
   void num(T value) {
-    std::uint8_t b[sizeof(T)];
-    store_le(b, value);
-    out_.insert(out_.end(), b, b + sizeof(T));
+    // resize and store, not insert: a range insert costs several times as much per field.
+    const std::size_t at = out_.size();
+    out_.resize(at + sizeof(T));
+    store_le(out_.data() + at, value);
   }
   void flag(bool b) { out_.push_back(b ? 1 : 0); }
   void raw(std::string_view bytes) {
@@ -522,23 +531,6 @@ class Writer {
     num(static_cast<std::uint16_t>(name.size()));
     raw(name);
     return true;
-  }
-
-  // For the daemon's own records, whose ids came in through decode_event and so fit (see
-  // encode_decision). Should one not, the length written still frames the bytes written, so a
-  // host's decoder refuses the record instead of misreading what follows.
-  void id_unchecked(const ExternalId& id) {
-    if (id.is_number()) {
-      num(std::uint8_t{0});
-      num(id.number());
-      return;
-    }
-    const std::string& name = id.name();
-    assert(!name.empty() && name.size() <= kMaxName && "encode_decision: an id decode_event would refuse");
-    const std::size_t n = std::min(name.size(), kMaxString);
-    num(std::uint8_t{1});
-    num(static_cast<std::uint16_t>(n));
-    raw(std::string_view(name).substr(0, n));
   }
 
   // A message of the daemon's: valid UTF-8 always (an invalid byte becomes '?'), cut at a
@@ -718,32 +710,76 @@ Result<std::uint16_t> encode_event(const Event& event, std::vector<std::uint8_t>
 }
 
 Result<Event> decode_event(std::uint16_t type, std::uint64_t sequence, std::span<const std::uint8_t> payload) {
-  if (type < SB_RECORD_MIN_INBOUND || type > SB_RECORD_MAX_INBOUND) {
-    return malformed("record type " + std::to_string(type) + " is not an event (events are types 1 to 17)");
-  }
   Event event;
-  event.sequence = sequence;
-  Reader r({}, payload);
-  if (!kDecoders[type - SB_RECORD_MIN_INBOUND](r, event)) return r.take_error();
+  if (std::optional<Error> error = decode_event(type, sequence, payload, event)) return std::move(*error);
   return event;
 }
 
-void encode_decision(const Decision& decision, DecisionCause cause, std::vector<std::uint8_t>& out) {
+std::optional<Error> decode_event(std::uint16_t type, std::uint64_t sequence, std::span<const std::uint8_t> payload,
+                                  Event& out) {
+  if (type < SB_RECORD_MIN_INBOUND || type > SB_RECORD_MAX_INBOUND) {
+    return malformed("record type " + std::to_string(type) + " is not an event (events are types 1 to 17)");
+  }
+  out.sequence = sequence;
+  Reader r({}, payload);
+  if (!kDecoders[type - SB_RECORD_MIN_INBOUND](r, out)) return r.take_error();
+  return std::nullopt;
+}
+
+namespace {
+
+// The bytes of an id that encode_decision writes (a name is cut to what a u16 length frames).
+std::size_t id_bytes(const ExternalId& id) noexcept {
+  return id.is_number() ? 1 + 8 : 1 + 2 + std::min(id.name().size(), kMaxString);
+}
+
+// The fixed fields of a decision: kind .. from_queue.
+constexpr std::size_t kDecisionFixedBytes = 4 * 1 + 2 + 2 + 8 + 8 + 4 + 4;
+
+std::uint8_t* put_id(std::uint8_t* p, const ExternalId& id) noexcept {
+  if (id.is_number()) {
+    *p = 0;
+    store_le(p + 1, id.number());
+    return p + 9;
+  }
+  // Ids came in through decode_event and so fit; should one not, the length written still
+  // frames the bytes written, so a host's decoder refuses the record instead of misreading it.
+  const std::string& name = id.name();
+  assert(!name.empty() && name.size() <= kMaxName && "encode_decision: an id decode_event would refuse");
+  const std::size_t n = std::min(name.size(), kMaxString);
+  *p = 1;
+  store_le(p + 1, static_cast<std::uint16_t>(n));
+  std::memcpy(p + 3, name.data(), n);
+  return p + 3 + n;
+}
+
+}  // namespace
+
+std::size_t decision_payload_size(const Decision& decision) noexcept {
+  return kDecisionFixedBytes + id_bytes(decision.item) + 1 + (decision.agent ? id_bytes(*decision.agent) : 0);
+}
+
+void encode_decision_to(const Decision& decision, DecisionCause cause, std::uint8_t* out) noexcept {
   assert(decision.kind != DecisionKind::error && "errors travel as SB_REC_ERROR");
-  Writer w(out, "decision");
-  w.num(static_cast<std::uint8_t>(decision.kind));
-  w.num(static_cast<std::uint8_t>(decision.decided_by));
-  w.num(static_cast<std::uint8_t>(decision.reason));
-  w.num(std::uint8_t{0});
-  w.num(decision.rule);
-  w.num(cause.slot);
-  w.num(cause.sequence);
-  w.num(decision.time);
-  w.num(decision.queue);
-  w.num(decision.from_queue);
-  w.id_unchecked(decision.item);
-  w.flag(decision.agent.has_value());
-  if (decision.agent) w.id_unchecked(*decision.agent);
+  out[0] = static_cast<std::uint8_t>(decision.kind);
+  out[1] = static_cast<std::uint8_t>(decision.decided_by);
+  out[2] = static_cast<std::uint8_t>(decision.reason);
+  out[3] = 0;
+  store_le(out + 4, decision.rule);
+  store_le(out + 6, cause.slot);
+  store_le(out + 8, cause.sequence);
+  store_le(out + 16, decision.time);
+  store_le(out + 24, decision.queue);
+  store_le(out + 28, decision.from_queue);
+  std::uint8_t* p = put_id(out + kDecisionFixedBytes, decision.item);
+  *p++ = decision.agent ? 1 : 0;
+  if (decision.agent) put_id(p, *decision.agent);
+}
+
+void encode_decision(const Decision& decision, DecisionCause cause, std::vector<std::uint8_t>& out) {
+  const std::size_t at = out.size();
+  out.resize(at + decision_payload_size(decision));
+  encode_decision_to(decision, cause, out.data() + at);
 }
 
 Result<DecodedDecision> decode_decision(std::span<const std::uint8_t> payload) {

@@ -233,6 +233,8 @@ struct Host {
   bool dead = false;       // its lock is gone: applying what it committed, then FREE
   bool ended = false;      // detaching or dead, and its inbound ring holds nothing more to apply
   bool decisions = false;  // SB_ATTACH_DECISIONS, read at attach
+  // Records written to the outbound ring whose tail is not published yet (publish_outputs).
+  bool out_unpublished = false;
   std::uint32_t pid = 0;   // host_pid, read at attach (for log lines)
   std::uint64_t generation = 0;  // the value the daemon last stored in slot->generation
   std::uint64_t stuck_position = std::numeric_limits<std::uint64_t>::max();
@@ -297,7 +299,10 @@ struct Server::State {
 
   // Reused per batch, so that a steady stream does not allocate once they have grown.
   std::vector<Entry> entries;
+  // Decoded events of the batch: the first event_count are this batch's. The others stay from
+  // earlier batches, so that decode_event overwrites them in place instead of building events.
   std::vector<Event> events;
+  std::size_t event_count = 0;
   std::vector<Error> errors;
   std::vector<Decision> decisions;
   std::vector<std::size_t> ends;
@@ -467,6 +472,7 @@ struct Server::State {
       taken = take_batch(now);
       if (taken != 0) apply_and_answer();
     }
+    publish_outputs();
     finish_ended();
     if (now >= next_stats_ns) {
       refresh_stats(now);
@@ -518,6 +524,7 @@ struct Server::State {
     }
     sb_ring_bind_reader(&h.in, base, h.in_header, options.max_record_size);
     sb_ring_bind_writer(&h.out, base, h.out_header, options.max_record_size);
+    h.out_unpublished = false;
     h.pending.clear();
     h.dead = false;
     h.ended = false;
@@ -640,9 +647,11 @@ struct Server::State {
   void flush(Host& h) {
     while (!h.pending.empty()) {
       const PendingRecord& r = h.pending.front();
-      const sb_ring_status s = sb_ring_write(&h.out, r.type, 0, r.sequence, r.payload.data(),
-                                             static_cast<std::uint32_t>(r.payload.size()));
+      const sb_ring_status s = sb_ring_write_unpublished(&h.out, r.type, 0, r.sequence, r.payload.data(),
+                                                         static_cast<std::uint32_t>(r.payload.size()));
+      if (s != SB_RING_FULL) h.out_unpublished = true;
       if (s == SB_RING_FULL) {
+        publish(h);
         // A full ring is a slow reader, unless its head is one no reader produces.
         const std::uint64_t head = sb_load_u64(&h.out_header->head);
         if (head > h.out.own || h.out.own - head > h.out.mask + 1) {
@@ -653,6 +662,18 @@ struct Server::State {
       }
       h.pending.pop_front();
     }
+    publish(h);
+  }
+
+  // Makes h's outbound records visible: one store of tail for all written since the last one
+  // (sb_ring_claim_unpublished says why that is enough for the reader).
+  void publish(Host& h) {
+    if (!h.out_unpublished) return;
+    h.out_unpublished = false;
+    sb_ring_publish_tail(&h.out);
+  }
+  void publish_outputs() {
+    for (Host& h : hosts) publish(h);
   }
 
   // One output record to one host: at once if there is room and nothing waits before it,
@@ -660,12 +681,37 @@ struct Server::State {
   void emit(Host& h, std::uint16_t type, std::uint64_t sequence, std::span<const std::uint8_t> payload) {
     if (h.dead || (h.mode != Mode::attached && h.mode != Mode::detaching)) return;
     if (h.pending.empty()) {
-      const sb_ring_status s = sb_ring_write(&h.out, type, 0, sequence, payload.data(),
-                                             static_cast<std::uint32_t>(payload.size()));
-      if (s != SB_RING_FULL) return;  // OK (TOO_BIG cannot happen: sizes are capped)
+      const sb_ring_status s = sb_ring_write_unpublished(&h.out, type, 0, sequence, payload.data(),
+                                                         static_cast<std::uint32_t>(payload.size()));
+      if (s != SB_RING_FULL) {  // OK (TOO_BIG cannot happen: sizes are capped)
+        h.out_unpublished = true;
+        return;
+      }
+      publish(h);  // the host must see what is there to make room
     }
     if (h.mode != Mode::attached) return;
     h.pending.push_back(PendingRecord{type, sequence, {payload.begin(), payload.end()}});
+  }
+
+  // A DECISION to one host, encoded straight into its outbound ring when nothing waits before it
+  // (the common case: no copy); otherwise as emit. Encoded again for every subscriber rather
+  // than copied from another host's ring, whose bytes that host may have changed since.
+  void emit_decision(Host& h, const Decision& decision, DecisionCause cause, std::uint64_t number) {
+    if (h.dead || (h.mode != Mode::attached && h.mode != Mode::detaching)) return;
+    if (h.pending.empty()) {
+      const std::size_t size = decision_payload_size(decision);
+      sb_record_header* rec = nullptr;
+      if (sb_ring_claim_unpublished(&h.out, static_cast<std::uint32_t>(sizeof(sb_record_header) + size),
+                                    SB_REC_DECISION, 0, number, &rec) == SB_RING_OK) {
+        encode_decision_to(decision, cause, reinterpret_cast<std::uint8_t*>(rec + 1));
+        sb_ring_commit(rec);
+        h.out_unpublished = true;
+        return;
+      }
+    }
+    encoded.clear();
+    encode_decision(decision, cause, encoded);
+    emit(h, SB_REC_DECISION, number, encoded);
   }
 
   void send_error(Host& h, ErrorCode code, std::uint16_t record_type, std::uint64_t sequence,
@@ -689,7 +735,7 @@ struct Server::State {
   // out of the ring and decoded. Returns how many it took.
   std::size_t take_batch(std::uint64_t now) {
     entries.clear();
-    events.clear();
+    event_count = 0;
     errors.clear();
     std::size_t readable = 0;
     for (const Host& h : hosts) readable += h.readable() ? 1 : 0;
@@ -753,14 +799,13 @@ struct Server::State {
     e.type = copy.type;
     e.flags = copy.flags;
     e.sequence = copy.sequence;
-    Result<Event> event = decode_event(copy.type, copy.sequence, scratch);
-    if (event) {
-      e.index = events.size();
-      events.push_back(std::move(event).value());
-    } else {
+    if (event_count == events.size()) events.emplace_back();
+    if (std::optional<Error> error = decode_event(copy.type, copy.sequence, scratch, events[event_count])) {
       e.malformed = true;
       e.index = errors.size();
-      errors.push_back(event.error());
+      errors.push_back(std::move(*error));
+    } else {
+      e.index = event_count++;
     }
     entries.push_back(e);
     return true;
@@ -818,8 +863,8 @@ struct Server::State {
   // decisions (to every host that asked for them), then its ERROR or ACK (to its sender).
   void apply_and_answer() {
     decisions.clear();
-    ends.assign(events.size(), 0);
-    if (!events.empty()) kernel.apply_batch(events, decisions, ends);
+    ends.assign(event_count, 0);
+    if (event_count != 0) kernel.apply_batch(std::span<const Event>(events.data(), event_count), decisions, ends);
     subscribers.clear();
     for (const Host& h : hosts) {
       if (h.decisions && h.blocking()) subscribers.push_back(h.index);
@@ -844,10 +889,9 @@ struct Server::State {
           continue;
         }
         const std::uint64_t number = ++counters.decisions;
-        if (subscribers.empty()) continue;
-        encoded.clear();
-        encode_decision(decision, DecisionCause{e.slot, e.sequence}, encoded);
-        for (const std::uint16_t s : subscribers) emit(hosts[s], SB_REC_DECISION, number, encoded);
+        for (const std::uint16_t s : subscribers) {
+          emit_decision(hosts[s], decision, DecisionCause{e.slot, e.sequence}, number);
+        }
       }
       if (refused) {
         ++counters.events_refused;

@@ -9,7 +9,9 @@
 //
 // Thread safety: every function is reentrant; they share no state.
 
+#include <cstddef>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -35,6 +37,11 @@ namespace switchboard::shm {
 // 0/1, bytes left over), with a message naming the field and its byte offset.
 [[nodiscard]] Result<Event> decode_event(std::uint16_t type, std::uint64_t sequence,
                                          std::span<const std::uint8_t> payload);
+// The same into `out`, reused: an event that already holds the record's type is overwritten in
+// place (its lists keep their capacity), so that the daemon decodes without allocating. nullopt
+// on success; on an error `out` holds some valid event of no meaning.
+[[nodiscard]] std::optional<Error> decode_event(std::uint16_t type, std::uint64_t sequence,
+                                               std::span<const std::uint8_t> payload, Event& out);
 
 // The inbound record whose application made a decision.
 struct DecisionCause {
@@ -47,6 +54,10 @@ struct DecisionCause {
 // SB_REC_ERROR); ids that encode_event would refuse cannot occur (the kernel holds only ids that
 // came in through a decoder).
 void encode_decision(const Decision& decision, DecisionCause cause, std::vector<std::uint8_t>& out);
+// The same payload written in place, for the daemon's outbound ring: decision_payload_size
+// bytes at `out`, exactly.
+[[nodiscard]] std::size_t decision_payload_size(const Decision& decision) noexcept;
+void encode_decision_to(const Decision& decision, DecisionCause cause, std::uint8_t* out) noexcept;
 struct DecodedDecision {
   Decision decision;
   DecisionCause cause;
