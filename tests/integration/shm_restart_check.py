@@ -95,7 +95,8 @@ class Agent:
     configured: bool  # declared by the configuration: back as configured after a restart
     configured_presence: str = ""
     configured_queues: Tuple[str, ...] = ()
-    load: int = 0  # items the host has it working on (accepted, not completed)
+    capacity: int = OWN_CAPACITY  # units; every item of these queues takes one
+    load: int = 0  # items the ledger has offered to it or assigned to it
 
 
 @dataclasses.dataclass
@@ -302,6 +303,11 @@ class Host:
                 self.stats["offers withdrawn or void"] += 1  # the host's cancel or transfer is on its way
             else:
                 item.state, item.agent = "offered", agent
+                holder = self.agents[agent]
+                holder.load += 1
+                if holder.load > holder.capacity:  # the daemon has at least the ledger's load
+                    self.violation(item.id, f"offered to {agent}, who then holds {holder.load} items "
+                                            f"with capacity {holder.capacity} (I1)")
                 self.schedule(item, self.rng.uniform(0.0, 0.03))
                 decline = item.declines == 0 and self.rng.random() < 0.15
                 item.answer = "decline" if decline else "accept"
@@ -383,12 +389,12 @@ class Host:
         if item.answer == "accept":
             item.state = "assigned"
             self.schedule(item, self.rng.uniform(0.1, 0.8))
-            self.agents[agent].load += 1
             self.expect["accept"][item.id] = agent
             self.note(item, f"accept {agent}")
             self.send(f"offer_accept {item.id} {agent}", self.client.send_offer_accept, item.id, agent)
         else:
             item.state, item.agent = "waiting", None
+            self.agents[agent].load -= 1
             item.declines += 1
             self.expect["decline"][item.id] = agent
             self.note(item, f"decline {agent}")
@@ -491,9 +497,9 @@ class Host:
         return "heartbeat stale"
 
     def outage(self, how: str) -> None:
-        """The daemon looks gone: read what its ring still holds (its offers are void), wait for
-        its heartbeat to come back (a false alarm) or for a new segment at the name, then
-        reattach and resync."""
+        """The daemon looks gone: wait for its heartbeat to come back (a false alarm: carry on)
+        or for a segment of another generation at the name; then read what the dead daemon's
+        ring still holds (its offers are void), reattach and resync."""
         assert self.client is not None
         t0 = mono()
         old_generation = self.client.generation
@@ -543,6 +549,7 @@ class Host:
         for item in self.items.values():
             if item.state == "offered":  # an offer of the dead daemon: void, withdrawn
                 self.note(item, f"offer to {item.agent} void")
+                self.agents[item.agent].load -= 1
                 item.state, item.agent = "waiting", None
                 self.stats["offers voided"] += 1
             item.transfer_to = None  # the ledger's queue is the new one
@@ -744,7 +751,8 @@ def config_agents(path: str) -> List[Agent]:
     for a in config.get("agents", []):
         presence = a.get("presence", "offline")
         queues = tuple(a.get("queues", []))
-        out.append(Agent(a["id"], presence, list(queues), True, presence, queues))
+        units = int(a.get("capacity", {}).get("units", 0))
+        out.append(Agent(a["id"], presence, list(queues), True, presence, queues, units))
     return out
 
 
