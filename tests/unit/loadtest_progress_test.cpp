@@ -147,6 +147,17 @@ TEST(Progress, BarRedrawsInPlaceAndEndsWithANewline) {
   EXPECT_EQ(text.substr(last + 1, 44), "sim [##############################] 100%  0");
 }
 
+TEST(Progress, ReportRaisesTheCountAndNeverLowersIt) {
+  Progress p("sim", 100, nullptr);
+  p.report(40);
+  EXPECT_EQ(p.done(), 40U);
+  p.report(30);
+  EXPECT_EQ(p.done(), 40U);
+  p.advance(5);
+  p.report(60);
+  EXPECT_EQ(p.done(), 60U);
+}
+
 TEST(Progress, OffWritesNothing) {
   std::FILE* f = std::tmpfile();
   ASSERT_NE(f, nullptr);

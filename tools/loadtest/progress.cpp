@@ -106,6 +106,15 @@ void Progress::advance(std::uint64_t units) noexcept {
   done_.fetch_add(units, std::memory_order_relaxed);
 }
 
+void Progress::report(std::uint64_t done_so_far) noexcept {
+  // relaxed, as in advance(): a count for display. The CAS keeps it from going down when two
+  // reporters race.
+  std::uint64_t current = done_.load(std::memory_order_relaxed);
+  while (current < done_so_far &&
+         !done_.compare_exchange_weak(current, done_so_far, std::memory_order_relaxed)) {
+  }
+}
+
 void Progress::finish() {
   if (finished_) return;
   finished_ = true;

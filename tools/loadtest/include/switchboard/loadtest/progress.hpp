@@ -43,6 +43,10 @@ class Progress {
   // units of work, not every event.
   void advance(std::uint64_t units) noexcept;
 
+  // Any thread, lock-free: raises the count to `done_so_far` (a caller that knows the total done,
+  // such as simulate()'s progress callback); a smaller value than already reported changes nothing.
+  void report(std::uint64_t done_so_far) noexcept;
+
   // Owner thread. Stops the reporter and writes the final state (the bar at its last value and a
   // newline, or the last line). Call it after the threads that advance() have been joined, so the
   // final figure is exact. Idempotent; the destructor calls it.
