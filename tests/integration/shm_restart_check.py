@@ -494,6 +494,8 @@ class Host:
         current = sb.segment_generation(self.name)
         if current is not None and current != self.client.generation:
             return "another generation at the name"
+        if self.client._replaced():  # a new daemon has taken the name and is not ready yet
+            return "another segment at the name"
         return "heartbeat stale"
 
     def outage(self, how: str) -> None:
