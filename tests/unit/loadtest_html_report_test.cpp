@@ -148,13 +148,15 @@ TEST(LoadtestHtmlComparison, LatencyBucketsOfDifferentRangesShareBins) {
   h.total = 9000;
   const std::string html = comparison(a, b);
   ASSERT_TRUE(test::check_xml(html, true).ok());
-  // 0.256 .. 32.8 µs against 4.1 .. 131 µs: shared decade bins from 0.1 to 1,000 µs, both runs
+  // 0.256 .. 32.8 µs against 4.1 .. 131 µs: shared 1-2-5 bins from 0.1 to 1,000 µs, both runs
   // drawn in them.
   const std::size_t chart = html.find("<title>Decision latency</title>");
   ASSERT_NE(chart, std::string::npos);
   const std::string svg = html.substr(chart, html.find("</svg>", chart) - chart);
-  EXPECT_GT(count_of(svg, ", A: round robin: kernel: "), 0);
-  EXPECT_GT(count_of(svg, ", B: highest capacity: kernel: "), 0);
+  EXPECT_EQ(count_of(svg, ", A: round robin: kernel: "), 12);
+  EXPECT_EQ(count_of(svg, ", B: highest capacity: kernel: "), 12);
+  // A's 256..512 ns bucket (500 of 9,000 decisions) lies in the 0.2 to 0.5 µs bin.
+  EXPECT_NE(svg.find("<title>0.2 to 0.5, A: round robin: kernel: 5.6%</title>"), std::string::npos);
 }
 
 }  // namespace

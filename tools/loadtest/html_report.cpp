@@ -484,7 +484,7 @@ std::string latency_chart(const std::vector<Run>& runs) {
   if (same_edges) {
     chart.edges = in_us(runs.front().results->engine_figures.latency_histogram_ns).edges;
   } else {
-    // Shared bins: 1, 2 and 5 times the powers of ten that cover every run's buckets.
+    // Shared bins: 1, 2 and 5 times the powers of ten, covering every run's buckets.
     double lo = std::numeric_limits<double>::infinity();
     double hi = 0.0;
     for (const Run& run : runs) {
@@ -493,7 +493,16 @@ std::string latency_chart(const std::vector<Run>& runs) {
       lo = std::min(lo, std::max(us.edges.front(), 1e-3));
       hi = std::max(hi, us.edges.back());
     }
-    if (hi > lo) chart.edges = svg::log_ticks(lo, hi).values;
+    if (hi > lo) {
+      const int e0 = static_cast<int>(std::floor(std::log10(lo)));
+      const int e1 = static_cast<int>(std::ceil(std::log10(hi)));
+      for (int e = e0; e <= e1; ++e) {
+        for (double m : {1.0, 2.0, 5.0}) {
+          if (e == e1 && m > 1.0) break;
+          chart.edges.push_back(e >= 0 ? m * std::pow(10.0, e) : m / std::pow(10.0, -e));
+        }
+      }
+    }
   }
   for (const Run& run : runs) {
     const Histogram us = in_us(run.results->engine_figures.latency_histogram_ns);

@@ -3,6 +3,8 @@
 //   switchboard-loadtest simulate SCENARIO [--engine kernel|reference] [--replications N]
 //                                          [--seed S] [--threads N] [--out DIR] [--json F]
 //                                          [--csv F] [--html F] [--progress auto|bar|lines|off]
+//   switchboard-loadtest compare SCENARIO --config-a A.toml --config-b B.toml [--label-a L]
+//                                         [--label-b L] [...as simulate] (compare_command.hpp)
 //
 // simulate runs the scenario's replications in simulated time (in parallel threads), prints the
 // summary table and writes the figures as JSON, CSV and the HTML report.
@@ -18,6 +20,7 @@
 
 #include <CLI/CLI.hpp>
 
+#include "compare_cli.hpp"
 #include "scenario.hpp"
 #include "simulate.hpp"
 #include "switchboard/loadtest/progress.hpp"
@@ -168,12 +171,16 @@ int main(int argc, char** argv) {
       "Exit status: 0 done; 2 bad usage or an invalid scenario (the message names file, line, "
       "column and key); 1 a result file could not be written; 3 the engine refused events.");
 
+  CompareOptions compare_options;
+  CLI::App* compare = add_compare_subcommand(app, compare_options);
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     const int code = app.exit(e);
     return code == 0 ? 0 : kExitUsage;
   }
+  if (compare->parsed()) return run_compare(compare_options);
   if (sim->parsed()) {
     return simulate_command(scenario_path, engine, replications, seed, threads, out_dir,
                             json_path, csv_path, html_path, progress);
