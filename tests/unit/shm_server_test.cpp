@@ -480,6 +480,35 @@ TEST_F(ShmServerTest, AnAckComesAfterTheDecisionsOfItsRecord) {
   EXPECT_EQ(server_->counters().acks, 2u);
 }
 
+// Exactly one answer per record: a refused record that asked for an ACK gets its ERROR and no
+// ACK (docs/protocol.md, "Answers"), whether the decoder or the kernel refused it.
+TEST_F(ShmServerTest, ARefusedRecordThatAskedForAnAckGetsOnlyItsError) {
+  start();
+  TestHost a = attached_host();
+  std::uint64_t seq = 0;
+  add_agent(a, seq, "ann", kSupport);
+  poll();
+  a.receive_all();
+  const std::uint8_t garbage[] = {7};
+  ASSERT_EQ(a.send_raw(SB_REC_ITEM_CANCEL, SB_FLAG_ACK, 10, garbage), SB_RING_OK);  // malformed
+  ASSERT_EQ(a.send(make(11, ItemComplete{999}), SB_FLAG_ACK), SB_RING_OK);      // unknown item (R5)
+  ASSERT_EQ(a.send(make(12, Tick{}), SB_FLAG_ACK), SB_RING_OK);                  // applied
+  poll();
+  const std::vector<Received> got = a.receive_all();
+  ASSERT_EQ(got.size(), 3u);
+  EXPECT_EQ(got[0].type, SB_REC_ERROR);
+  EXPECT_EQ(got[0].sequence, 10u);
+  EXPECT_EQ(got[1].type, SB_REC_ERROR);
+  EXPECT_EQ(got[1].sequence, 11u);
+  Result<DecodedError> refused = decode_error(got[1].payload);
+  ASSERT_TRUE(refused.has_value());
+  EXPECT_EQ(refused.value().code, ErrorCode::unknown_item);
+  EXPECT_EQ(got[2].type, SB_REC_ACK);
+  EXPECT_EQ(got[2].sequence, 12u);
+  EXPECT_EQ(server_->counters().acks, 1u);
+  EXPECT_EQ(a.slot().errors_out, 2u);
+}
+
 // --- back-pressure -------------------------------------------------------------------------------
 
 TEST_F(ShmServerTest, AFullOutboundRingHoldsEveryoneBackAndLosesNothing) {
@@ -530,6 +559,63 @@ TEST_F(ShmServerTest, AFullOutboundRingHoldsEveryoneBackAndLosesNothing) {
   EXPECT_EQ(next_decision, kItems + 1);
   EXPECT_EQ(server_->counters().records_in, seq + 1);
   EXPECT_EQ(server_->kernel().live_item_count(), kItems);
+}
+
+// A live host that stops reading holds everyone back only until the outbound stall timeout:
+// then its slot is reset, and the others go on without losing anything.
+TEST_F(ShmServerTest, AHostThatStopsReadingIsResetAfterTheStallTimeoutAndOthersLoseNothing) {
+  ServerOptions o = fast_options();
+  o.out_ring_bytes = 4096;
+  o.max_record_size = 1024;
+  o.batch_size = 16;
+  o.outbound_stall_timeout = 150ms;
+  start(o);
+  TestHost deaf = attached_host(SB_ATTACH_DECISIONS);  // never reads a thing
+  TestHost good = attached_host(SB_ATTACH_DECISIONS);
+  const std::uint64_t deaf_generation = deaf.slot_generation();
+  std::uint64_t seq = 0;
+  add_agent(good, seq, "ann", kSupport, 100'000);
+  constexpr std::uint64_t kItems = 300;  // ~80 bytes of output each, to both hosts
+  for (std::uint64_t i = 1; i <= kItems; ++i) {
+    ASSERT_EQ(good.send(make(++seq, arrival(i, kSupport)), SB_FLAG_ACK), SB_RING_OK);
+  }
+  std::uint64_t next_decision = 1;
+  std::uint64_t next_ack = 3;  // 1 and 2 were the agent's records, sent without the flag
+  const auto serve_and_read = [&](std::chrono::milliseconds d) {
+    const auto until = std::chrono::steady_clock::now() + d;
+    while (std::chrono::steady_clock::now() < until && next_ack <= seq) {
+      server_->poll_once();
+      for (const Received& r : good.receive_all()) {
+        if (r.type == SB_REC_DECISION) {
+          ASSERT_EQ(r.sequence, next_decision++);
+          Result<DecodedDecision> d = decode_decision(r.payload);
+          ASSERT_TRUE(d.has_value());
+          EXPECT_EQ(d.value().cause.sequence, next_ack);
+        } else {
+          ASSERT_EQ(r.type, SB_REC_ACK);
+          ASSERT_EQ(r.sequence, next_ack++);
+        }
+      }
+    }
+  };
+  // Before the timeout: the deaf host's full ring holds the good one back, though it reads.
+  serve_and_read(30ms);
+  EXPECT_GE(server_->counters().backpressure_waits, 1u);
+  EXPECT_LT(next_ack, seq + 1);
+  EXPECT_EQ(deaf.slot_state(), SB_SLOT_ATTACHED);
+  EXPECT_EQ(server_->counters().stall_resets, 0u);
+  // After it: the deaf host is reset, and every answer of the good one arrives, in order.
+  serve_and_read(5s);
+  EXPECT_EQ(deaf.slot_state(), SB_SLOT_RESET);
+  EXPECT_NE(deaf.slot_generation(), deaf_generation);
+  EXPECT_EQ(deaf.slot().resets, 1u);
+  EXPECT_EQ(server_->counters().stall_resets, 1u);
+  EXPECT_EQ(server_->counters().stuck_resets, 0u);
+  EXPECT_TRUE(logged("stall reset: slot " + std::to_string(deaf.slot_index()))) << log_text();
+  EXPECT_EQ(next_ack, seq + 1);
+  EXPECT_EQ(next_decision, kItems + 1);
+  EXPECT_EQ(server_->kernel().live_item_count(), kItems);
+  EXPECT_EQ(good.slot_state(), SB_SLOT_ATTACHED);
 }
 
 // --- stuck, corrupt, dead ------------------------------------------------------------------------

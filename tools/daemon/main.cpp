@@ -4,8 +4,8 @@
 // segment says and exits.
 //
 // One thread serves the segment (Server::run); --threads gives the kernel more for its parallel
-// batches. Lifecycle lines (start, attach, detach, host died, stuck reset, stop) go to stderr with
-// a UTC timestamp; nothing is logged per event or decision.
+// batches. Lifecycle lines (start, attach, detach, host died, stuck or stall reset, stop) go to
+// stderr with a UTC timestamp; nothing is logged per event or decision.
 
 #include <grp.h>
 #include <signal.h>
@@ -82,6 +82,7 @@ struct Flags {
   std::uint64_t max_record_bytes = 0;  // 0: min(64 KiB, a quarter of the smaller ring)
   double heartbeat_ms = 10;
   double stuck_timeout_ms = 1000;
+  double outbound_stall_timeout_ms = 2000;
   std::size_t batch = 1024;
   std::string idle = "sleep";
   int threads = 1;
@@ -124,6 +125,7 @@ int serve(const Flags& f) {
                               : std::min<std::uint64_t>(64u << 10, std::min(f.in_ring_bytes, f.out_ring_bytes) / 4));
   options.heartbeat_interval = milliseconds(f.heartbeat_ms);
   options.stuck_timeout = milliseconds(f.stuck_timeout_ms);
+  options.outbound_stall_timeout = milliseconds(f.outbound_stall_timeout_ms);
   options.batch_size = f.batch;
   options.idle = f.idle == "spin" ? shm::IdleStrategy::spin
                  : f.idle == "yield" ? shm::IdleStrategy::yield
@@ -186,6 +188,10 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--stuck-timeout-ms", f.stuck_timeout_ms,
                  "A record left uncommitted this long resets its host's slot")
+      ->check(CLI::Range(1.0, 3'600'000.0))
+      ->capture_default_str();
+  app.add_option("--outbound-stall-timeout-ms", f.outbound_stall_timeout_ms,
+                 "A host whose outbound ring stays full, unread, this long is reset (it holds everyone back until then)")
       ->check(CLI::Range(1.0, 3'600'000.0))
       ->capture_default_str();
   app.add_option("--batch", f.batch, "Inbound records applied per kernel batch at most")

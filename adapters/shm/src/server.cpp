@@ -144,8 +144,10 @@ std::optional<Error> check_options(const ServerOptions& o) {
                         std::to_string(smaller / 4) + ")");
   }
   if (o.heartbeat_interval.count() <= 0 || o.stuck_timeout.count() <= 0 ||
-      o.host_check_interval.count() <= 0 || o.stats_interval.count() <= 0) {
-    return option_error("heartbeat interval, stuck timeout, host check and statistics intervals must be positive");
+      o.outbound_stall_timeout.count() <= 0 || o.host_check_interval.count() <= 0 ||
+      o.stats_interval.count() <= 0) {
+    return option_error(
+        "heartbeat interval, stuck and outbound stall timeouts, host check and statistics intervals must be positive");
   }
   if (o.batch_size < 1) return option_error("batch size must be at least 1");
   if ((o.mode & ~0777u) != 0) return option_error("mode must be permission bits (0 to 0777)");
@@ -241,6 +243,10 @@ struct Host {
   std::uint64_t stuck_since_ns = 0;
   std::string end_note;  // why draining stopped (an uncommitted or corrupt record), for the log
   std::deque<PendingRecord> pending;
+  // While outputs wait (pending not empty): since when, and the outbound head then; a head that
+  // moves restarts the clock (a slow reader is not a stalled one).
+  std::uint64_t stalled_since_ns = 0;
+  std::uint64_t stalled_head = 0;
   std::uint64_t records_in = 0;  // private copies of the slot's counters
   std::uint64_t errors_out = 0;
   std::uint64_t resets = 0;
@@ -463,7 +469,7 @@ struct Server::State {
       next_host_check_ns = now + static_cast<std::uint64_t>(options.host_check_interval.count());
     }
     std::size_t taken = 0;
-    if (flush_pending()) {
+    if (flush_pending(now)) {
       if (!waiting) ++counters.backpressure_waits;
       waiting = true;
       watch_heads(now);
@@ -603,12 +609,14 @@ struct Server::State {
     }
   }
 
-  // Stuck or corrupt: the host must attach again; nobody else notices.
-  void reset_slot(Host& h, const std::string& why) {
+  // Stuck or corrupt (or its outbound ring stalled): the host must attach again; nobody else
+  // notices.
+  void reset_slot(Host& h, const std::string& why, bool stalled = false) {
     h.pending.clear();
-    ++counters.stuck_resets;
+    ++(stalled ? counters.stall_resets : counters.stuck_resets);
     store_counter(&h.slot->resets, ++h.resets);
-    say("stuck reset: " + h.who() + ": " + why + "; slot reset (" + std::to_string(h.resets) + " so far)");
+    say(std::string(stalled ? "stall reset: " : "stuck reset: ") + h.who() + ": " + why + "; slot reset (" +
+        std::to_string(h.resets) + " so far)");
     if (h.mode == Mode::attached && !h.dead) {
       encoded.clear();
       encode_notice(NoticeCode::ring_reset, why, encoded);
@@ -630,18 +638,39 @@ struct Server::State {
 
   // Writes what waits for room, in order. True when an attached host still has outputs waiting
   // (the pass must not take inbound records).
-  bool flush_pending() {
+  bool flush_pending(std::uint64_t now) {
     bool blocked = false;
     for (Host& h : hosts) {
-      if (h.pending.empty()) continue;
+      if (h.pending.empty()) {
+        h.stalled_since_ns = 0;
+        continue;
+      }
       if (!h.blocking()) {
         h.pending.clear();
         continue;
       }
       flush(h);
-      if (!h.pending.empty() && h.blocking()) blocked = true;
+      if (!h.pending.empty() && h.blocking() && !stalled(h, now)) blocked = true;
     }
     return blocked;
+  }
+
+  // h's outputs still wait for room. True when its ring has stayed full, with its head not
+  // moving, for the stall timeout: then the slot is reset (as a stuck one: RESET, a NOTICE if it
+  // fits, which it may not) and its outputs discarded, so that it no longer holds anyone back.
+  bool stalled(Host& h, std::uint64_t now) {
+    const std::uint64_t head = sb_load_u64(&h.out_header->head);
+    if (h.stalled_since_ns == 0 || head != h.stalled_head) {
+      h.stalled_since_ns = now;
+      h.stalled_head = head;
+      return false;
+    }
+    const std::uint64_t waited = now - h.stalled_since_ns;
+    if (waited <= static_cast<std::uint64_t>(options.outbound_stall_timeout.count())) return false;
+    reset_slot(h, "its outbound ring stayed full for " + std::to_string(waited / 1'000'000u) +
+                      " ms without being read (" + std::to_string(h.out.own - head) + " bytes unread)",
+               true);
+    return true;
   }
 
   void flush(Host& h) {

@@ -11,8 +11,10 @@
 //
 // Nothing is dropped: when an attached host's outbound ring is full, the server keeps what it
 // could not write and takes no inbound record from anyone until that ring has room (heartbeat,
-// slot handshakes and the watch over dead hosts go on meanwhile). A host that died, asked to
-// detach or was reset gets nothing more; its unread outputs are discarded with its slot.
+// slot handshakes and the watch over dead hosts go on meanwhile). A host that reads nothing
+// while its ring stays full for outbound_stall_timeout is reset like a stuck one, so that it
+// cannot hold everyone back for longer. A host that died, asked to detach or was reset gets
+// nothing more; its unread outputs are discarded with its slot.
 
 #include <atomic>
 #include <chrono>
@@ -49,6 +51,9 @@ struct ServerOptions {
   std::uint32_t max_record_size = 64u << 10;
   std::chrono::nanoseconds heartbeat_interval = std::chrono::milliseconds(10);
   std::chrono::nanoseconds stuck_timeout = std::chrono::seconds(1);
+  // A host whose outbound ring stays full, its head not moving, this long is reset (slot RESET,
+  // its outputs discarded) so that the others go on: it holds everyone back until then.
+  std::chrono::nanoseconds outbound_stall_timeout = std::chrono::seconds(2);
   // How often the OFD locks of non-free slots are tested (a host's death is seen this late).
   std::chrono::nanoseconds host_check_interval = std::chrono::milliseconds(50);
   // How often the statistics block is refreshed.
@@ -67,11 +72,13 @@ struct ServerCounters {
   std::uint64_t decisions = 0;       // decisions made = the last DECISION sequence number
   std::uint64_t acks = 0;            // ACK records written
   std::uint64_t stuck_resets = 0;    // slots reset for a stuck or corrupt ring
+  std::uint64_t stall_resets = 0;    // slots reset for an outbound ring that stayed full
   std::uint64_t hosts_died = 0;      // slots freed because their host's lock was gone
   std::uint64_t backpressure_waits = 0;  // times inbound reading stopped for a full outbound ring
 };
 
-// One lifecycle line (start, attach, detach, host died, stuck reset, stop); never per record.
+// One lifecycle line (start, attach, detach, host died, stuck or stall reset, stop); never per
+// record.
 using LogFn = std::function<void(std::string_view line)>;
 
 class Server {
