@@ -21,6 +21,7 @@
 #include <CLI/CLI.hpp>
 
 #include "compare_cli.hpp"
+#include "drive_command.hpp"
 #include "scenario.hpp"
 #include "simulate.hpp"
 #include "switchboard/loadtest/progress.hpp"
@@ -174,6 +175,8 @@ int main(int argc, char** argv) {
   CompareOptions compare_options;
   CLI::App* compare = add_compare_subcommand(app, compare_options);
 
+  const DriveCommand drive = add_drive_command(app);  // drive_command.hpp
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -181,6 +184,7 @@ int main(int argc, char** argv) {
     return code == 0 ? 0 : kExitUsage;
   }
   if (compare->parsed()) return run_compare(compare_options);
+  if (drive.command->parsed()) return drive.run();
   if (sim->parsed()) {
     return simulate_command(scenario_path, engine, replications, seed, threads, out_dir,
                             json_path, csv_path, html_path, progress);
