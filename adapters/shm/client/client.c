@@ -49,6 +49,7 @@ struct sb_client {
   /* The heartbeat as this process saw it. */
   uint64_t heartbeat_value;
   uint64_t heartbeat_seen_ns;
+  uint64_t heartbeat_seen_coarse; /* the coarse clock then (sb_coarse_ns) */
   uint64_t heartbeat_interval_ns;
   /* The directory, copied: names NUL-terminated. */
   char* dir_text;
@@ -63,6 +64,35 @@ static uint64_t sb_now_ns(void) {
   struct timespec ts;
   clock_gettime(CLOCK_MONOTONIC, &ts);
   return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+}
+
+/* The clock of the last tick: no time-stamp counter read, so a fraction of sb_now_ns's cost
+ * (which an empty poll would otherwise pay every time), at the resolution sb_coarse_res_ns
+ * gives; that resolution is 0 where there is no such clock. */
+static uint64_t sb_coarse_ns(void) {
+#ifdef CLOCK_MONOTONIC_COARSE
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+  return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+#else
+  return 0;
+#endif
+}
+static uint64_t sb_coarse_res_ns(void) {
+#ifdef CLOCK_MONOTONIC_COARSE
+  static uint64_t res; /* 0 until known; every thread computes the same value */
+  uint64_t r = __atomic_load_n(&res, __ATOMIC_RELAXED);
+  if (r == 0) {
+    struct timespec ts;
+    if (clock_getres(CLOCK_MONOTONIC_COARSE, &ts) != 0) return 0;
+    r = (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
+    /* Relaxed: a value, not a guard for other data; a race stores the same value. */
+    __atomic_store_n(&res, r, __ATOMIC_RELAXED);
+  }
+  return r;
+#else
+  return 0;
+#endif
 }
 
 /* UINT64_MAX: no deadline. */
@@ -262,6 +292,7 @@ static int sb_open_segment(sb_client* c, uint64_t deadline) {
           c->heartbeat_interval_ns = h->heartbeat_interval_ns != 0 ? h->heartbeat_interval_ns : 10000000u;
           c->heartbeat_value = sb_load_u64(&h->heartbeat_ns);
           c->heartbeat_seen_ns = sb_now_ns();
+          c->heartbeat_seen_coarse = sb_coarse_ns();
           const int drc = sb_load_directory(c);
           if (drc != SB_OK) {
             sb_drop_segment(c);
@@ -285,13 +316,21 @@ static int sb_open_segment(sb_client* c, uint64_t deadline) {
 
 static int sb_heartbeat_stale(sb_client* c) {
   const uint64_t value = __atomic_load_n(&c->header->heartbeat_ns, __ATOMIC_RELAXED);
-  const uint64_t now = sb_now_ns();
+  const uint64_t limit = SB_HEARTBEAT_MISSES * c->heartbeat_interval_ns;
   if (value != c->heartbeat_value) {
     c->heartbeat_value = value;
-    c->heartbeat_seen_ns = now;
+    c->heartbeat_seen_ns = sb_now_ns();
+    c->heartbeat_seen_coarse = sb_coarse_ns();
     return 0;
   }
-  return now - c->heartbeat_seen_ns > SB_HEARTBEAT_MISSES * c->heartbeat_interval_ns;
+  /* The coarse clock errs by at most a tick either way: when it says the heartbeat is younger
+   * than the limit by two ticks or more, it is, and the exact clock is not needed. */
+  const uint64_t res = sb_coarse_res_ns();
+  if (res != 0) {
+    const uint64_t coarse_age = sb_coarse_ns() - c->heartbeat_seen_coarse;
+    if (coarse_age + 2u * res <= limit) return 0;
+  }
+  return sb_now_ns() - c->heartbeat_seen_ns > limit;
 }
 
 /* Another file at the name: a new daemon replaced this segment. A missing name proves nothing

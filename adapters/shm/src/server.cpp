@@ -33,6 +33,13 @@ std::uint64_t clock_ns(clockid_t clock) noexcept {
   return static_cast<std::uint64_t>(ts.tv_sec) * 1'000'000'000u + static_cast<std::uint64_t>(ts.tv_nsec);
 }
 std::uint64_t monotonic_ns() noexcept { return clock_ns(CLOCK_MONOTONIC); }
+#ifdef CLOCK_MONOTONIC_COARSE
+// The clock of the last tick: a fifth of the cost of CLOCK_MONOTONIC (no time-stamp counter read),
+// at the resolution of a tick (1 to 10 ms).
+std::uint64_t coarse_ns() noexcept { return clock_ns(CLOCK_MONOTONIC_COARSE); }
+#else
+std::uint64_t coarse_ns() noexcept { return monotonic_ns(); }
+#endif
 
 // Counters and statistics: each word stands alone and no reader orders another access after it
 // (docs/protocol.md: "a reader may see counters of two refreshes side by side"), so relaxed
@@ -301,6 +308,12 @@ struct Server::State {
   std::uint64_t next_host_check_ns = 0;
   std::uint64_t next_stats_ns = 0;
   bool waiting = false;  // the last pass stopped reading for a full outbound ring
+  // The pass clock (pass_clock): the last CLOCK_MONOTONIC read, the coarse clock then, the idle
+  // passes since, and whether the last pass took records.
+  std::uint64_t clock_now = 0;
+  std::uint64_t clock_coarse = 0;
+  std::uint32_t clock_idle_passes = 0;
+  bool clock_busy = true;
   std::uint32_t next_first_slot = 0;  // round robin: where the next batch starts reading
 
   // Reused per batch, so that a steady stream does not allocate once they have grown.
@@ -454,9 +467,29 @@ struct Server::State {
 
   // --- the pass ------------------------------------------------------------------------------
 
+  // The time a pass works with. Every deadline of the pass is milliseconds away, and an idle
+  // spinning pass takes tens of nanoseconds, of which CLOCK_MONOTONIC would be most: so it is
+  // read again only when the coarse clock has ticked, after a pass that took records, or every
+  // 64 idle passes. `now` is then at most a tick (or 64 idle passes) old; the heartbeat still
+  // changes every tick at worst, and a caller that calls poll_once seldom sees the tick anyway.
+  std::uint64_t pass_clock() {
+    const std::uint64_t coarse = coarse_ns();
+    if (clock_busy || coarse != clock_coarse || ++clock_idle_passes >= 64) {
+      clock_coarse = coarse;
+      return fresh_clock();
+    }
+    return clock_now;
+  }
+  // The exact time, for the start of a timeout: a start up to a tick early would shorten it.
+  std::uint64_t fresh_clock() {
+    clock_now = monotonic_ns();
+    clock_idle_passes = 0;
+    return clock_now;
+  }
+
   std::size_t poll_once() {
     if (stopped) return 0;
-    const std::uint64_t now = monotonic_ns();
+    const std::uint64_t now = pass_clock();
     if (now >= next_heartbeat_ns) {
       // Release is more than the word needs (hosts only compare values), and costs nothing on
       // x86-64; it keeps the protocol's one rule for the daemon's shared words.
@@ -484,6 +517,7 @@ struct Server::State {
       refresh_stats(now);
       next_stats_ns = now + static_cast<std::uint64_t>(options.stats_interval.count());
     }
+    clock_busy = taken != 0;
     return taken;
   }
 
@@ -661,11 +695,12 @@ struct Server::State {
   bool stalled(Host& h, std::uint64_t now) {
     const std::uint64_t head = sb_load_u64(&h.out_header->head);
     if (h.stalled_since_ns == 0 || head != h.stalled_head) {
-      h.stalled_since_ns = now;
+      h.stalled_since_ns = fresh_clock();
       h.stalled_head = head;
       return false;
     }
-    const std::uint64_t waited = now - h.stalled_since_ns;
+    // `now` may be a pass clock older than a start read fresh in this pass.
+    const std::uint64_t waited = now > h.stalled_since_ns ? now - h.stalled_since_ns : 0;
     if (waited <= static_cast<std::uint64_t>(options.outbound_stall_timeout.count())) return false;
     reset_slot(h, "its outbound ring stayed full for " + std::to_string(waited / 1'000'000u) +
                       " ms without being read (" + std::to_string(h.out.own - head) + " bytes unread)",
@@ -842,18 +877,24 @@ struct Server::State {
 
   // The record at h's head is claimed and not committed: the end of a leaving host's records,
   // or a stuck one once it has stayed so for the stuck timeout.
+  // Seen whenever the daemon catches up with a host in mid-write: builds no text unless it ends
+  // something.
   void in_progress(Host& h, std::uint64_t now) {
-    const std::string where = "a record at position " + std::to_string(h.in.own) + " in progress";
+    const auto where = [&h] { return "a record at position " + std::to_string(h.in.own) + " in progress"; };
     if (h.dead || h.mode == Mode::detaching) {
       h.ended = true;
-      h.end_note = "dropped " + where;
+      h.end_note = "dropped " + where();
       return;
     }
     if (h.stuck_position != h.in.own) {
       h.stuck_position = h.in.own;
-      h.stuck_since_ns = now;
-    } else if (now - h.stuck_since_ns > static_cast<std::uint64_t>(options.stuck_timeout.count())) {
-      reset_slot(h, where + " for " + std::to_string((now - h.stuck_since_ns) / 1'000'000u) + " ms");
+      h.stuck_since_ns = fresh_clock();
+      return;
+    }
+    // `now` may be a pass clock older than a start read fresh in this pass.
+    const std::uint64_t waited = now > h.stuck_since_ns ? now - h.stuck_since_ns : 0;
+    if (waited > static_cast<std::uint64_t>(options.stuck_timeout.count())) {
+      reset_slot(h, where() + " for " + std::to_string(waited / 1'000'000u) + " ms");
     }
   }
 
