@@ -1389,7 +1389,11 @@ Result<LoadTestResults> drive(const Scenario& scenario, const DriveOptions& opti
     target_time += step.end_s - step.start_s;
   }
   f.target_rate_per_s = target_time > 0.0 ? target_sum / target_time : 0.0;
-  if (host.fell_behind() && !plan.steps.empty()) f.duration_s = plan.steps.back().end_s;
+  // Stopped early (a ramp step fell behind): the arrivals lasted until the first one not sent
+  // was due.
+  if (f.arrivals_sent < plan.arrivals.size()) {
+    f.duration_s = static_cast<double>(plan.arrivals[f.arrivals_sent].due_ns) / 1e9;
+  }
   f.arrivals_per_s = f.duration_s > 0.0 ? static_cast<double>(f.arrivals_sent) / f.duration_s : 0.0;
   f.events_sent = f.arrivals_sent + f.host_events_sent;
   f.errors += shared.sender_errors;
