@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <optional>
 #include <string>
 
 #include "switchboard/shm/record_codec.hpp"
@@ -51,13 +52,15 @@ Result<UdsServerCounters> UdsServer::serve(std::span<const int> fds) {
     polls[i] = pollfd{fds[i], POLLIN, 0};
   }
   std::vector<Entry> entries;
-  std::vector<Event> events;
+  // Reused slots, as the daemon keeps them: decode_event overwrites an event of the same type
+  // in place, so a steady load decodes without allocating. events[0, event_count) is the batch.
+  std::vector<Event> events(batch_size_);
+  std::size_t event_count = 0;
   std::vector<Error> errors;
   std::vector<Decision> decisions;
   std::vector<std::size_t> ends;
   std::vector<std::uint8_t> encoded;
   entries.reserve(batch_size_);
-  events.reserve(batch_size_);
 
   std::size_t open = fds.size();
   while (open != 0) {
@@ -79,7 +82,7 @@ Result<UdsServerCounters> UdsServer::serve(std::span<const int> fds) {
     // Every complete record that arrived, in batches; a connection's records in order.
     for (;;) {
       entries.clear();
-      events.clear();
+      event_count = 0;
       errors.clear();
       for (std::size_t i = 0; i < connections.size() && entries.size() < batch_size_; ++i) {
         Connection& c = connections[i];
@@ -95,14 +98,13 @@ Result<UdsServerCounters> UdsServer::serve(std::span<const int> fds) {
           e.connection = static_cast<std::uint16_t>(i);
           e.type = frame.type;
           e.sequence = frame.sequence;
-          Result<Event> event = shm::decode_event(frame.type, frame.sequence, frame.payload);
-          if (event) {
-            e.index = events.size();
-            events.push_back(std::move(event).value());
-          } else {
+          if (std::optional<Error> error = shm::decode_event(frame.type, frame.sequence, frame.payload,
+                                                             events[event_count])) {
             e.malformed = true;
             e.index = errors.size();
-            errors.push_back(event.error());
+            errors.push_back(std::move(*error));
+          } else {
+            e.index = event_count++;
           }
           entries.push_back(e);
         }
@@ -110,9 +112,9 @@ Result<UdsServerCounters> UdsServer::serve(std::span<const int> fds) {
       if (entries.empty()) break;
 
       decisions.clear();
-      ends.assign(events.size(), 0);
-      if (!events.empty()) {
-        kernel_.apply_batch(events, decisions, ends);
+      ends.assign(event_count, 0);
+      if (event_count != 0) {
+        kernel_.apply_batch(std::span<const Event>(events.data(), event_count), decisions, ends);
         ++counters.batches;
       }
       std::size_t d = 0;

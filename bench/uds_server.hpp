@@ -1,7 +1,8 @@
 #pragma once
 // The Unix-socket baseline of switchboard-shm-bench: what a conventional routing daemon would
 // be with a socket instead of the shared-memory rings. It reads records (uds_frames.hpp) from
-// connected stream sockets, decodes them with the daemon's codec (shm::decode_event), applies
+// connected stream sockets, decodes them with the daemon's codec (shm::decode_event, in place
+// into reused events as the daemon does), applies
 // them to a Kernel in batches like shm::Server does (up to `batch_size` records per
 // apply_batch, the records of every connection that were readable), encodes the answers with
 // the same codec (shm::encode_decision to every connection, shm::encode_error to the sender) and
