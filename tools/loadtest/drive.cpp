@@ -337,6 +337,7 @@ class Sender {
     for (std::size_t i = 0; i < n; ++i) {
       if (sh_.stop.load(std::memory_order_relaxed)) break;
       wait_until(sh_.plan[i].due_ns);
+      if (sh_.stop.load(std::memory_order_relaxed)) break;
       if (!send_arrival(i)) break;
       // Release: sent[i] is published with it (pairs with the host's acquire of sent_count).
       sh_.sent_count.store(i + 1, std::memory_order_release);
@@ -358,7 +359,10 @@ class Sender {
       if (left <= 0) return;
       if (left > 200'000) {
         drain_replies();
-        std::this_thread::sleep_for(std::chrono::nanoseconds(left - 100'000));
+        // At most 50 ms at a time, so that a stop request (a ramp that fell behind, a failed
+        // host) is seen even when the next arrival is far off.
+        if (sh_.stop.load(std::memory_order_relaxed)) return;
+        std::this_thread::sleep_for(std::chrono::nanoseconds(std::min<std::int64_t>(left - 100'000, 50'000'000)));
       } else {
         std::this_thread::yield();
       }
