@@ -125,7 +125,7 @@ int simulate_command(const std::string& scenario_path, const std::string& engine
                  "switchboard-loadtest: the engine refused %llu events (first: %s); the figures "
                  "are not to be trusted\n",
                  static_cast<unsigned long long>(results->engine_figures.errors),
-                 "see --json engine_figures.errors");
+                 results->engine_figures.first_error.c_str());
     if (status == 0) status = kExitRefused;
   }
   return status;

@@ -178,6 +178,7 @@ std::string results_to_csv(const LoadTestResults& r) {
   csv.count("engine", e.engine, "batches", e.batches);
   csv.count("engine", e.engine, "decisions", e.decisions);
   csv.count("engine", e.engine, "errors", e.errors);
+  csv.row("engine", e.engine, "first_error", "", e.first_error, "", "text");
   csv.value("engine", e.engine, "engine_wall", e.engine_wall_s, "s");
   csv.estimate("engine", e.engine, "decisions_per_s", e.decisions_per_s, "1/s");
   csv.estimate("engine", e.engine, "events_per_s", e.events_per_s, "1/s");

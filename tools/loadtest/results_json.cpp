@@ -148,6 +148,7 @@ std::string results_to_json(const LoadTestResults& r) {
                     {"batches", e.batches},
                     {"decisions", e.decisions},
                     {"errors", e.errors},
+                    {"first_error", e.first_error},
                     {"engine_wall_s", e.engine_wall_s},
                     {"decisions_per_s", to_json(e.decisions_per_s)},
                     {"events_per_s", to_json(e.events_per_s)},

@@ -262,6 +262,7 @@ LoadTestResults aggregate(const Scenario& s, EngineKind engine, std::uint64_t ba
     e.batches += rep.batches;
     e.decisions += rep.decisions;
     e.errors += rep.errors;
+    if (e.first_error.empty()) e.first_error = rep.first_error;
     e.engine_wall_s += rep.engine_wall_s;
     dps.push_back(ratio(static_cast<double>(rep.decisions), rep.engine_wall_s));
     eps.push_back(ratio(static_cast<double>(rep.events), rep.engine_wall_s));

@@ -84,9 +84,18 @@ struct Action {
   std::uint32_t b = 0;
   std::uint32_t gen = 0;
 };
+// The engine's own timers (offer timeouts, wrap-up ends, periodic cycles) fire when its clock
+// reaches them, before the first event of that millisecond is looked at. They therefore go
+// first, in a batch of their own (one Tick), and the host's actions of that millisecond are
+// checked against the state the timers left: an unanswered offer the channel has just timed
+// out and re-offered to someone else must not be answered by the first agent.
+bool is_timer(ActionKind kind) { return kind == ActionKind::tick || kind == ActionKind::wrap_up_end; }
+
 struct Later {
   bool operator()(const Action& x, const Action& y) const noexcept {
-    return x.time != y.time ? x.time > y.time : x.sequence > y.sequence;
+    if (x.time != y.time) return x.time > y.time;
+    if (is_timer(x.kind) != is_timer(y.kind)) return is_timer(y.kind);
+    return x.sequence > y.sequence;
   }
 };
 
@@ -324,10 +333,27 @@ class Simulation {
         batch.clear();
         batch_items.clear();
         deferred.clear();
-        while (!heap_.empty() && heap_.top().time == now) {
-          const Action action = heap_.top();
-          heap_.pop();
-          to_event(action, batch, batch_items, deferred);
+        if (is_timer(heap_.top().kind)) {
+          // The timers due now, alone: one Tick fires them all.
+          while (!heap_.empty() && heap_.top().time == now && is_timer(heap_.top().kind)) {
+            const Action action = heap_.top();
+            heap_.pop();
+            if (action.kind == ActionKind::wrap_up_end) {
+              touch(action.b, action.time);
+              --agents_[action.b].active;
+            }
+          }
+          Event tick;
+          tick.time = now;
+          tick.sequence = ++event_sequence_;
+          tick.body = Tick{};
+          batch.push_back(std::move(tick));
+        } else {
+          while (!heap_.empty() && heap_.top().time == now) {
+            const Action action = heap_.top();
+            heap_.pop();
+            to_event(action, batch, batch_items, deferred);
+          }
         }
         for (const Action& a : deferred) push(a);
         for (std::uint32_t item : batch_items) items_[item].in_flight = false;
@@ -410,14 +436,8 @@ class Simulation {
         batch.push_back(std::move(e));
         return;
       }
-      case ActionKind::wrap_up_end: {
-        Agent& agent = agents_[action.b];
-        touch(action.b, action.time);
-        --agent.active;
-        e.body = Tick{};
-        batch.push_back(std::move(e));
+      case ActionKind::wrap_up_end:  // timers are handled by loop()
         return;
-      }
       case ActionKind::presence: {
         touch(action.b, action.time);
         agents_[action.b].presence = static_cast<PresenceId>(action.gen);
@@ -427,8 +447,6 @@ class Simulation {
         return;
       }
       case ActionKind::tick:
-        e.body = Tick{};
-        batch.push_back(std::move(e));
         return;
     }
   }

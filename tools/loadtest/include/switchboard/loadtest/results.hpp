@@ -189,6 +189,7 @@ struct EngineFigures {
   std::uint64_t batches = 0;    // engine calls (pooled)
   std::uint64_t decisions = 0;  // decisions made, errors included (pooled)
   std::uint64_t errors = 0;     // error decisions (a refused event: a simulator defect if > 0)
+  std::string first_error;      // the first error's code and message ("" when none)
   double engine_wall_s = 0.0;   // sum of the timed engine calls, seconds of wall time (pooled)
   // Decisions per second: decisions / engine_wall_s of each replication; mean and CI.
   Estimate decisions_per_s;
