@@ -232,6 +232,11 @@ struct Shard {
   Stamp stamp = 0;             // last change of any member (counts this shard's changes)
   Stamp log_floor = 0;         // changes after this stamp are all in `log`
   std::vector<Change> log;     // recent member changes, oldest first
+  // Nodes taken out of the sets above, kept for their next inserts: an item that is queued and
+  // offered, an agent that fills up and frees again, costs no allocation in steady traffic.
+  // At most kSpareNodes of each, so that a burst does not keep its memory for good.
+  std::vector<std::set<QueuedKey>::node_type> spare_queued;
+  std::vector<std::set<RankKey, RankLess>::node_type> spare_ready;
 
   explicit Shard(const std::vector<AgentCold>* cold) : ready(RankLess{cold}) {}
   [[nodiscard]] bool has_queued() const noexcept { return !plain.empty() || !affinity.empty(); }
@@ -241,6 +246,26 @@ struct Shard {
 };
 
 constexpr std::size_t kLogKeep = 64;
+constexpr std::size_t kSpareNodes = 256;
+
+// Inserts `value` into `set` in a spare node when there is one.
+template <typename Set>
+void insert_reusing(Set& set, std::vector<typename Set::node_type>& spare, const typename Set::value_type& value) {
+  if (spare.empty()) {
+    set.insert(value);
+    return;
+  }
+  typename Set::node_type node = std::move(spare.back());
+  spare.pop_back();
+  node.value() = value;
+  set.insert(std::move(node));
+}
+// Erases `key` from `set`, keeping its node as a spare (up to kSpareNodes).
+template <typename Set>
+void erase_keeping(Set& set, std::vector<typename Set::node_type>& spare, const typename Set::key_type& key) {
+  typename Set::node_type node = set.extract(key);
+  if (!node.empty() && spare.size() < kSpareNodes) spare.push_back(std::move(node));
+}
 
 // Timers (R6 wrap-up end, R14 offer timeout); periodic cycles are kept per channel.
 struct Timer {
@@ -270,6 +295,9 @@ struct alignas(64) Lane {  // lanes run on different threads: no shared cache li
   std::vector<std::uint32_t> positions;  // candidates' member positions, same order
   std::vector<ItemSlot> block;
   std::vector<std::vector<ItemSlot>> blocks;
+  std::vector<std::size_t> heads;           // run_cycle: next position in each of `blocks`
+  std::vector<ItemSlot> affinity_first;     // cycle_block's scratch
+  std::vector<ItemSlot> rest;
 
   bool overlay = false;
   IdMap<ItemSlot> index_delta;  // kNoSlot: erased
@@ -615,10 +643,10 @@ struct Kernel::State {
         shard.key[pos] = key;
       }
     } else if (shard.indexed[pos]) {
-      shard.ready.erase(shard.key[pos]);
+      erase_keeping(shard.ready, shard.spare_ready, shard.key[pos]);
       shard.indexed[pos] = 0;
     } else if (ready) {
-      shard.ready.insert(key);
+      insert_reusing(shard.ready, shard.spare_ready, key);
       shard.key[pos] = key;
       shard.indexed[pos] = 1;
     }
@@ -691,11 +719,13 @@ struct Kernel::State {
   void enqueue(Item& item) {
     item.order_time = queue_info[item.queue].order_by_last_message ? item.last_message : item.created;
     Shard& shard = shards[item.queue];
-    (item.affinity ? shard.affinity : shard.plain).insert(QueuedKey{item.order_time, item.seq, slot_of(item)});
+    insert_reusing(item.affinity ? shard.affinity : shard.plain, shard.spare_queued,
+                   QueuedKey{item.order_time, item.seq, slot_of(item)});
   }
   void dequeue(Item& item) {
     Shard& shard = shards[item.queue];
-    (item.affinity ? shard.affinity : shard.plain).erase(QueuedKey{item.order_time, item.seq, slot_of(item)});
+    erase_keeping(item.affinity ? shard.affinity : shard.plain, shard.spare_queued,
+                  QueuedKey{item.order_time, item.seq, slot_of(item)});
   }
   std::int32_t declines_of(const Item& item, AgentIndex a) const {
     for (const auto& [agent, count] : item.declines) {
@@ -977,7 +1007,7 @@ struct Kernel::State {
   // ---- R11, R12: one cycle over the triggered queues -----------------------------------------
 
   // The items one cycle tries in a queue, in R8 order, after the limits of R11.
-  void cycle_block(QueueId q, Timestamp now, std::vector<ItemSlot>& block) {
+  void cycle_block(Lane& l, QueueId q, Timestamp now, std::vector<ItemSlot>& block) {
     block.clear();
     const QueueConfig& queue = config.queues[q];
     const Shard& shard = shards[q];
@@ -985,8 +1015,10 @@ struct Kernel::State {
     const std::size_t total = shard.plain.size() + shard.affinity.size();
     const std::size_t take = limit > 0 ? std::min<std::size_t>(limit, total) : total;
     const std::size_t cap = queue.strict_blocks ? queue.block_size : take;
-    std::vector<ItemSlot> affinity_first;
-    std::vector<ItemSlot> rest;
+    std::vector<ItemSlot>& affinity_first = l.affinity_first;
+    std::vector<ItemSlot>& rest = l.rest;
+    affinity_first.clear();
+    rest.clear();
     if (take == total) {
       for (const QueuedKey& k : shard.affinity) affinity_first.push_back(k.slot);
       if (queue.is_fifo()) {
@@ -1051,8 +1083,9 @@ struct Kernel::State {
       std::size_t first_ruleset = i;
       while (first_ruleset < end && config.queues[triggered[first_ruleset]].is_fifo()) ++first_ruleset;
       blocks.resize(first_ruleset - i);
-      for (std::size_t k = i; k < first_ruleset; ++k) cycle_block(triggered[k], now, blocks[k - i]);
-      std::vector<std::size_t> heads(blocks.size(), 0);
+      for (std::size_t k = i; k < first_ruleset; ++k) cycle_block(l, triggered[k], now, blocks[k - i]);
+      std::vector<std::size_t>& heads = l.heads;
+      heads.assign(blocks.size(), 0);
       for (;;) {
         std::size_t pick = blocks.size();
         for (std::size_t b = 0; b < blocks.size(); ++b) {
@@ -1070,7 +1103,7 @@ struct Kernel::State {
       }
       // ...then queues with rulesets in alphabetical order of their names.
       for (std::size_t k = first_ruleset; k < end; ++k) {
-        cycle_block(triggered[k], now, block);
+        cycle_block(l, triggered[k], now, block);
         for (ItemSlot s : block) try_assign(l, s, now);
       }
       i = end;

@@ -173,7 +173,9 @@ class Reader {
   [[nodiscard]] std::size_t pos() const noexcept { return pos_; }
   [[nodiscard]] Error take_error() { return std::move(error_); }
 
-  bool fail(Field f, std::size_t at, std::string_view what) {
+  // Failures build their messages out of line (cold): the reads that succeed stay small enough
+  // to inline, and a daemon decodes millions of them per second.
+  [[gnu::cold, gnu::noinline]] bool fail(Field f, std::size_t at, std::string_view what) {
     error_ = Error{ErrorCode::malformed_event, field_message(record(), f, at, what)};
     return false;
   }
@@ -190,9 +192,7 @@ class Reader {
   bool small(std::uint8_t& out, Field f, std::uint8_t max, std::string_view what) {
     const std::size_t at = pos_;
     if (!num(out, f)) return false;
-    if (out > max) {
-      return fail(f, at, std::to_string(out) + " is not " + std::string(what));
-    }
+    if (out > max) return fail_value(f, at, out, what);
     return true;
   }
 
@@ -220,26 +220,16 @@ class Reader {
     Count n = 0;
     if (!num(n, f)) return false;
     out = n;
-    if (out * min_entry > size_ - pos_) {
-      return fail(f, at,
-                  std::to_string(out) + " entries take at least " + std::to_string(out * min_entry) +
-                      " more bytes, but the payload ends after " + std::to_string(size_) + " bytes");
-    }
+    if (out * min_entry > size_ - pos_) return fail_count(f, at, out, min_entry);
     return true;
   }
 
   // `n` bytes of UTF-8 text.
   bool text(std::string& out, std::size_t n, Field f, std::string_view what) {
-    if (size_ - pos_ < n) {
-      return fail(f, pos_,
-                  std::string(what) + " of " + std::to_string(n) + " bytes, but the payload ends after " +
-                      std::to_string(size_) + " bytes");
-    }
+    if (size_ - pos_ < n) return fail_text_length(f, n, what);
     const std::uint8_t* p = data_ + pos_;
     const std::size_t valid = utf8_valid_prefix(p, n);
-    if (valid != n) {
-      return fail(f, pos_ + valid, std::string(what) + " is not valid UTF-8 here");
-    }
+    if (valid != n) return fail_utf8(f, pos_ + valid, what);
     out.assign(reinterpret_cast<const char*>(p), n);
     pos_ += n;
     return true;
@@ -260,15 +250,11 @@ class Reader {
       out = ExternalId(number);
       return true;
     }
-    if (kind != 1) {
-      return fail(f, at, "id kind " + std::to_string(kind) + " is neither 0 (number) nor 1 (name)");
-    }
+    if (kind != 1) return fail_id_kind(f, at, kind);
     const std::size_t length_at = pos_;
     std::uint16_t n = 0;
     if (!num(n, f)) return false;
-    if (n == 0 || n > kMaxName) {
-      return fail(f, length_at, "a name id has 1 to 255 bytes, not " + std::to_string(n));
-    }
+    if (n == 0 || n > kMaxName) return fail_name_length(f, length_at, n);
     std::string name;
     if (!text(name, n, f, "a name")) return false;
     out = ExternalId(std::move(name));
@@ -277,16 +263,41 @@ class Reader {
 
   bool finish() {
     if (pos_ == size_) return true;
+    return fail_left_over();
+  }
+
+ private:
+  [[gnu::cold, gnu::noinline]] bool truncated(Field f) {
+    return fail(f, pos_, "payload ends after " + std::to_string(size_) + " bytes");
+  }
+  [[gnu::cold, gnu::noinline]] bool fail_value(Field f, std::size_t at, std::uint8_t value, std::string_view what) {
+    return fail(f, at, std::to_string(value) + " is not " + std::string(what));
+  }
+  [[gnu::cold, gnu::noinline]] bool fail_count(Field f, std::size_t at, std::size_t n, std::size_t min_entry) {
+    return fail(f, at,
+                std::to_string(n) + " entries take at least " + std::to_string(n * min_entry) +
+                    " more bytes, but the payload ends after " + std::to_string(size_) + " bytes");
+  }
+  [[gnu::cold, gnu::noinline]] bool fail_text_length(Field f, std::size_t n, std::string_view what) {
+    return fail(f, pos_,
+                std::string(what) + " of " + std::to_string(n) + " bytes, but the payload ends after " +
+                    std::to_string(size_) + " bytes");
+  }
+  [[gnu::cold, gnu::noinline]] bool fail_utf8(Field f, std::size_t at, std::string_view what) {
+    return fail(f, at, std::string(what) + " is not valid UTF-8 here");
+  }
+  [[gnu::cold, gnu::noinline]] bool fail_id_kind(Field f, std::size_t at, std::uint8_t kind) {
+    return fail(f, at, "id kind " + std::to_string(kind) + " is neither 0 (number) nor 1 (name)");
+  }
+  [[gnu::cold, gnu::noinline]] bool fail_name_length(Field f, std::size_t at, std::uint16_t n) {
+    return fail(f, at, "a name id has 1 to 255 bytes, not " + std::to_string(n));
+  }
+  [[gnu::cold, gnu::noinline]] bool fail_left_over() {
     error_ = Error{ErrorCode::malformed_event,
                    std::string(record()) + ": " + std::to_string(size_ - pos_) +
                        " bytes left over after the last field (at byte " + std::to_string(pos_) +
                        " of " + std::to_string(size_) + ")"};
     return false;
-  }
-
- private:
-  bool truncated(Field f) {
-    return fail(f, pos_, "payload ends after " + std::to_string(size_) + " bytes");
   }
 
   [[nodiscard]] std::string_view record() const noexcept {
