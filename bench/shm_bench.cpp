@@ -462,6 +462,11 @@ class ShmDaemon {
     options.name = "/sb-bench-" + std::to_string(::getpid()) + "-" + std::to_string(++started);
     options.max_hosts = 4;
     options.idle = shm::IdleStrategy::spin;
+    // The two-producer run spins three threads on two cores, and a shared machine adds its own
+    // load: the daemon's thread can be off a core for tens of milliseconds, and with the default
+    // 10 ms interval the hosts would take that for a dead daemon (5 missed beats). A benchmark
+    // measures the transport, not failure detection, so it allows half a second.
+    options.heartbeat_interval = std::chrono::milliseconds(100);
     switchboard::Result<shm::Server> server = shm::Server::create(sb::rtt_config(), options);
     if (!server) {
       error = "shm::Server::create: " + server.error().message;
