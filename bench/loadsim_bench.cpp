@@ -50,7 +50,7 @@
 #include "simulator.hpp"
 
 #ifndef SWITCHBOARD_BLENDED_SCENARIO
-#error "SWITCHBOARD_BLENDED_SCENARIO must name docs/examples/blended.scenario.toml (bench/CMakeLists.txt)"
+#error "SWITCHBOARD_BLENDED_SCENARIO: the blended scenario's path (bench/CMakeLists.txt sets it)"
 #endif
 
 namespace {
@@ -110,7 +110,8 @@ void loadsim(benchmark::State& state, lt::EngineKind engine) {
   };
   state.counters["items_per_s"] = rate(items);
   state.counters["decisions_per_s"] = rate(decisions);
-  state.counters["items_per_cpu_s"] = cpu_seconds > 0.0 ? static_cast<double>(items) / cpu_seconds : 0.0;
+  state.counters["items_per_cpu_s"] =
+      cpu_seconds > 0.0 ? static_cast<double>(items) / cpu_seconds : 0.0;
   state.counters["cpu_share"] = seconds > 0.0 ? cpu_seconds / seconds : 0.0;
   state.counters["engine_share"] = seconds > 0.0 ? engine_seconds / seconds : 0.0;
   state.counters["items"] = static_cast<double>(items) / n;
@@ -161,7 +162,8 @@ int main(int argc, char** argv) {
   // Fixed iteration counts rather than --benchmark_min_time: every run simulates the same
   // replications (seeds 0..n-1), so two runs differ by the machine only.
   const std::uint64_t kernel_iterations = g_options.iterations.value_or(g_options.quick ? 20 : 60);
-  const std::uint64_t reference_iterations = g_options.iterations.value_or(g_options.quick ? 3 : 10);
+  const std::uint64_t reference_iterations =
+      g_options.iterations.value_or(g_options.quick ? 3 : 10);
   benchmark::RegisterBenchmark("loadsim/engine:kernel/threads:1",
                                [](benchmark::State& s) { loadsim(s, lt::EngineKind::kernel); })
       ->UseManualTime()
