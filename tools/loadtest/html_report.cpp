@@ -613,13 +613,13 @@ void write_definitions(std::string& out) {
 <dt>Average speed of answer (ASA)</dt>
 <dd>The mean wait of answered customers, from arrival to assignment to an agent.</dd>
 <dt>Chance of waiting at all</dt>
-<dd>Share of answered and abandoned customers who were not assigned the moment they arrived.</dd>
+<dd>Share of answered and abandoned customers who were not offered to an agent the moment they arrived (in the same millisecond): they queued. An offer the agent then takes seconds to accept still counts as not waiting; that answer time is in the speed of answer.</dd>
 <dt>Abandonment rate</dt>
 <dd>Abandoned / (answered + abandoned).</dd>
 <dt>Wait percentiles</dt>
 <dd>The 90th percentile is the wait that 90% of answered customers did not exceed (nearest rank), pooled over all replications.</dd>
 <dt>Occupancy</dt>
-<dd>Capacity in use (from assignment to completion, plus wrap-up) divided by capacity staffed (while the agent is on shift and in a presence that takes work). With one item at a time per agent this is the classical busy time / staffed time.</dd>
+<dd>Busy time divided by logged-on time, summed over the group's agents. Busy: holding at least one assigned item (from assignment to completion, wrap-up included) or in the channel's wrap-up after one. Logged on: in the presence that takes work, or busy. With one item at a time per agent this is the classical occupancy; for agents with several slots it is the share of time with any work at all, not the share of units in use.</dd>
 <dt>Gini coefficient</dt>
 <dd>How unevenly items were spread over agents: 0 when every agent was assigned the same number, towards 1 when one agent got everything.</dd>
 <dt>Decision latency</dt>

@@ -148,7 +148,7 @@ std::string summary_table(const LoadTestResults& r) {
   const SimulatorFigures& s = r.simulator;
   out += "Simulator: " + thousands(s.items) + " items in " + fmt("%.2f", s.wall_s) + " s wall (" +
          std::to_string(s.threads) + " thread" + (s.threads == 1 ? "" : "s") + "), " +
-         fmt("%.0f", s.items_per_s) + " items/s per thread\n";
+         thousands(static_cast<std::uint64_t>(s.items_per_s + 0.5)) + " items/s per thread\n";
   return out;
 }
 
