@@ -748,27 +748,54 @@ TEST_F(ShmServerTest, AForkedHostThatExitsWithoutDetachingIsFreed) {
   EXPECT_EQ(kid->queues, std::vector<QueueId>{kSales});
 }
 
+// A vandal host writes garbage over its inbound ring's data and indices, over its outbound
+// head, over both its ring headers whole (capacity and data_offset included) and its slot, and
+// over the words that place the other host's rings and the daemon's statistics and directory;
+// it re-attaches whenever its slot is not ATTACHED. The daemon must neither crash nor disturb the
+// other host, and every attach must give the vandal back the segment's real ring words.
 TEST_F(ShmServerTest, RandomBytesInALiveRingNeverHurtTheDaemonOrAnotherHost) {
   start();
   TestHost vandal = attached_host(0);
   TestHost good = attached_host(SB_ATTACH_DECISIONS);
   std::uint64_t seq = 0;
   add_agent(good, seq, "ann", kSupport, 1'000'000);
+  // The real words, as the daemon laid them out (nobody has scribbled yet).
+  const std::uint64_t in_offset = vandal.slot().in_ring_offset;
+  const std::uint64_t out_offset = vandal.slot().out_ring_offset;
+  const sb_ring_header real_in = vandal.in_header();
+  const sb_ring_header real_out = vandal.out_header();
+  const auto scribble = [](std::mt19937_64& random, void* p, std::size_t n) {
+    auto* bytes = static_cast<std::uint8_t*>(p);
+    for (std::size_t i = 0; i < n; ++i) bytes[i] = static_cast<std::uint8_t>(random());
+  };
   std::mt19937_64 random(12345);
   std::uint64_t item = 0;
   std::uint64_t acked = 0;
+  int reattached = 0;
   for (int round = 0; round < 300; ++round) {
     vandal.receive_all();
-    if (vandal.slot_state() == SB_SLOT_RESET) {
+    if (vandal.slot_state() != SB_SLOT_ATTACHED) {  // reset, or its own scribbles moved it
       vandal.request_attach(0);
       ASSERT_TRUE(vandal.wait_state(SB_SLOT_ATTACHED, pump(), 1s));
+      // The daemon wrote the words back: bind() follows them.
+      ASSERT_EQ(vandal.slot().in_ring_offset, in_offset);
+      ASSERT_EQ(vandal.slot().out_ring_offset, out_offset);
+      ASSERT_EQ(vandal.in_header().capacity, real_in.capacity);
+      ASSERT_EQ(vandal.in_header().data_offset, real_in.data_offset);
+      ASSERT_EQ(vandal.out_header().capacity, real_out.capacity);
+      ASSERT_EQ(vandal.out_header().data_offset, real_out.data_offset);
+      ASSERT_EQ(sb_load_u64(&vandal.in_header().tail), 0u);
+      ASSERT_EQ(sb_load_u64(&vandal.out_header().head), 0u);
       vandal.bind();
+      ++reattached;
     }
-    sb_ring_header& in = vandal.in_header();
-    std::uint8_t* data = vandal.base() + in.data_offset;
-    switch (random() % 4) {
+    // The vandal's own views, bound at its last attach: the shared words may be garbage now.
+    sb_ring_header& in = *vandal.in().header;
+    std::uint8_t* data = vandal.in().data;
+    const std::uint64_t capacity = vandal.in().mask + 1;
+    switch (random() % 6) {
       case 0:  // random bytes, then a tail that exposes them
-        for (int i = 0; i < 64; ++i) data[random() % in.capacity] = static_cast<std::uint8_t>(random());
+        for (int i = 0; i < 64; ++i) data[random() % capacity] = static_cast<std::uint8_t>(random());
         sb_store_u64(&in.tail, sb_load_u64(&in.tail) + (random() % 256));
         break;
       case 1:  // a tail from anywhere
@@ -776,10 +803,27 @@ TEST_F(ShmServerTest, RandomBytesInALiveRingNeverHurtTheDaemonOrAnotherHost) {
         break;
       case 2: {  // a committed record of any length and type over the head
         const std::uint64_t head = sb_load_u64(&in.head);
-        auto* rec = reinterpret_cast<sb_record_header*>(data + (head & (in.capacity - 1) & ~std::uint64_t{7}));
+        auto* rec = reinterpret_cast<sb_record_header*>(data + (head & (capacity - 1) & ~std::uint64_t{7}));
         rec->type = static_cast<std::uint16_t>(random() % 20);
         sb_store_u32(&rec->commit, static_cast<std::uint32_t>(random()) | SB_RECORD_COMMITTED);
         sb_store_u64(&in.tail, head + 8 * (1 + random() % 64));
+        break;
+      }
+      case 3:  // both ring headers whole and the slot whole (state included); then it re-attaches
+        scribble(random, vandal.in().header, sizeof(sb_ring_header));
+        scribble(random, vandal.out().header, sizeof(sb_ring_header));
+        scribble(random, &vandal.slot(), sizeof(sb_host_slot));
+        if (random() % 2 == 0) sb_store_u32(&vandal.slot().state, SB_SLOT_ATTACH_REQUESTED);
+        break;
+      case 4: {  // where the other host's rings are, the statistics and the directory
+        sb_ring_header* theirs[] = {good.in().header, good.out().header};
+        for (sb_ring_header* r : theirs) {
+          r->capacity = random() % 4 == 0 ? 0 : random();
+          r->data_offset = random() % 4 == 0 ? std::uint64_t{1} << 40 : random();
+        }
+        const sb_segment_header& hd = vandal.header();
+        scribble(random, vandal.base() + hd.stats_offset, hd.stats_size);
+        scribble(random, vandal.base() + hd.directory_offset, hd.directory_size);
         break;
       }
       default: {  // a well-formed record with a random payload
@@ -790,8 +834,9 @@ TEST_F(ShmServerTest, RandomBytesInALiveRingNeverHurtTheDaemonOrAnotherHost) {
       }
     }
     // A hostile outbound head, now and then.
-    if (random() % 16 == 0) sb_store_u64(&vandal.out_header().head, random());
-    ASSERT_EQ(good.send(make(++seq, arrival(++item, kSupport)), SB_FLAG_ACK), SB_RING_OK);
+    if (random() % 16 == 0) sb_store_u64(&vandal.out().header->head, random());
+    ++item;
+    ASSERT_EQ(good.send(make(++seq, arrival(item, kSupport)), SB_FLAG_ACK), SB_RING_OK);
     poll(3);
     for (const Received& r : good.receive_all()) {
       if (r.type == SB_REC_ACK) {
@@ -804,8 +849,94 @@ TEST_F(ShmServerTest, RandomBytesInALiveRingNeverHurtTheDaemonOrAnotherHost) {
   EXPECT_EQ(good.slot_state(), SB_SLOT_ATTACHED);
   EXPECT_EQ(good.slot().resets, 0u);
   EXPECT_GT(server_->counters().stuck_resets, 0u);
+  EXPECT_GT(reattached, 20);
   EXPECT_EQ(server_->kernel().check_invariants(), "");
   for (std::uint64_t i = 1; i <= item; ++i) EXPECT_TRUE(server_->kernel().item(i).has_value()) << i;
+}
+
+// A host's side of a ring bound from words it read before it scribbled over them: these tests
+// are about what the daemon does with the words, so the host does not follow them itself.
+void bind_known(sb_ring& ring, sb_ring_header* header, std::uint8_t* data, std::uint64_t capacity,
+                std::uint32_t max_record) {
+  ring = sb_ring{};
+  ring.header = header;
+  ring.data = data;
+  ring.mask = capacity - 1;
+  ring.max_record = max_record;
+}
+
+// The ring header's capacity and data_offset sit in shared memory, where any host can write.
+// The daemon binds its views of a slot's rings from its own layout at every attach and writes
+// the words back, so a host that changed them before asking to attach gets working rings, and
+// the daemon neither writes (outbound) nor reads (inbound) anywhere else. Before that, it
+// followed the words: a data_offset of 2^40 or one at the segment's last bytes killed it
+// (SIGSEGV) at its first outbound record, and a capacity of 0 or 3 left the ring full or corrupt
+// for good.
+TEST_F(ShmServerTest, HostileRingCapacityOrDataOffsetCannotMoveTheDaemonsRings) {
+  start();
+  TestHost bystander = attached_host(0);
+  std::uint64_t seq = 0;
+  const std::uint64_t size = server_->segment_size();
+  struct Case {
+    const char* what;
+    bool outbound;
+    bool capacity;  // which word: capacity, else data_offset
+    std::uint64_t value;
+  };
+  const Case cases[] = {
+      {"outbound data_offset 2^40", true, false, std::uint64_t{1} << 40},
+      {"inbound data_offset 2^40", false, false, std::uint64_t{1} << 40},
+      {"outbound data_offset at the segment's last 8 bytes", true, false, size - 8},
+      {"inbound data_offset at the segment's last 8 bytes", false, false, size - 8},
+      {"outbound capacity 0", true, true, 0},
+      {"inbound capacity 0", false, true, 0},
+      {"outbound capacity 3", true, true, 3},
+      {"inbound capacity 3", false, true, 3},
+      {"outbound capacity 2^40", true, true, std::uint64_t{1} << 40},
+      {"inbound capacity 2^40", false, true, std::uint64_t{1} << 40},
+  };
+  for (const Case& c : cases) {
+    SCOPED_TRACE(c.what);
+    TestHost vandal = host();
+    ASSERT_GE(vandal.lock_slot(), 0);
+    sb_ring_header* in = &vandal.in_header();
+    sb_ring_header* out = &vandal.out_header();
+    const std::uint64_t in_capacity = in->capacity, in_data = in->data_offset;
+    const std::uint64_t out_capacity = out->capacity, out_data = out->data_offset;
+    sb_ring_header* target = c.outbound ? out : in;
+    (c.capacity ? target->capacity : target->data_offset) = c.value;
+    vandal.request_attach(0);
+    ASSERT_TRUE(vandal.wait_state(SB_SLOT_ATTACHED, pump(), 1s));
+    const std::uint32_t max_record = vandal.header().max_record_size;
+    bind_known(vandal.in(), in, vandal.base() + in_data, in_capacity, max_record);
+    bind_known(vandal.out(), out, vandal.base() + out_data, out_capacity, max_record);
+    // The daemon wrote the words back: a host that binds from them now gets the real rings.
+    EXPECT_EQ(in->capacity, in_capacity);
+    EXPECT_EQ(in->data_offset, in_data);
+    EXPECT_EQ(out->capacity, out_capacity);
+    EXPECT_EQ(out->data_offset, out_data);
+    // One record asking for an ACK: the daemon reads it from the real inbound data and writes
+    // the ACK to the real outbound data.
+    ++seq;
+    ASSERT_EQ(vandal.send(make(seq, arrival(seq, kSupport)), SB_FLAG_ACK), SB_RING_OK);
+    poll(5);
+    const std::vector<Received> got = vandal.receive_all();
+    const Received* ack = first_of_type(got, SB_REC_ACK);
+    ASSERT_NE(ack, nullptr);
+    EXPECT_EQ(ack->sequence, seq);
+    EXPECT_EQ(vandal.slot_state(), SB_SLOT_ATTACHED);
+    EXPECT_EQ(vandal.slot().resets, 0u);
+    ASSERT_TRUE(vandal.detach(pump()));
+    // The bystander never noticed.
+    ++seq;
+    ASSERT_EQ(bystander.send(make(seq, arrival(seq, kSales)), SB_FLAG_ACK), SB_RING_OK);
+    poll(5);
+    const std::vector<Received> bystander_got = bystander.receive_all();
+    ASSERT_NE(first_of_type(bystander_got, SB_REC_ACK), nullptr);
+  }
+  EXPECT_EQ(bystander.slot_state(), SB_SLOT_ATTACHED);
+  EXPECT_EQ(server_->counters().stuck_resets, 0u);
+  EXPECT_EQ(server_->kernel().check_invariants(), "");
 }
 
 // --- a parallel kernel ---------------------------------------------------------------------------

@@ -412,20 +412,23 @@ static int sb_own_slot(sb_client* c, uint64_t deadline) {
   }
 }
 
+/* One ring of ours, from the words the daemon wrote at attach, which any process that maps the
+ * segment can overwrite: sb_ring_bind_checked reads each once and checks it against the segment
+ * before the client follows it, and the capacity must be the header's (checked again here: the
+ * header is shared memory too). */
 static int sb_bind_ring(sb_client* c, uint64_t offset, uint64_t capacity, sb_ring* ring, int writer) {
   if (!sb_in_segment(c->segment_size, offset, sizeof(sb_ring_header)) || offset % SB_CACHE_LINE != 0) {
     return SB_ERR_CORRUPT;
   }
   sb_ring_header* h = (sb_ring_header*)(void*)(c->base + offset);
-  if (h->capacity != capacity || !sb_in_segment(c->segment_size, h->data_offset, capacity) ||
-      h->data_offset % SB_RECORD_ALIGN != 0) {
+  /* Relaxed: checked by sb_ring_bind_checked, which is all the single read is for. */
+  const uint32_t max_record = __atomic_load_n(&c->header->max_record_size, __ATOMIC_RELAXED);
+  sb_ring bound;
+  if (sb_ring_bind_checked(&bound, c->base, c->segment_size, h, max_record, writer) != SB_RING_OK ||
+      bound.mask + 1u != capacity) {
     return SB_ERR_CORRUPT;
   }
-  if (writer) {
-    sb_ring_bind_writer(ring, c->base, h, c->header->max_record_size);
-  } else {
-    sb_ring_bind_reader(ring, c->base, h, c->header->max_record_size);
-  }
+  *ring = bound;
   return SB_OK;
 }
 
@@ -666,7 +669,10 @@ void sb_client_stats(const sb_client* c, sb_stats* out) {
   if (out == NULL) return;
   memset(out, 0, sizeof *out);
   if (c == NULL || c->base == NULL) return;
-  const uint64_t* words = (const uint64_t*)(const void*)(c->base + c->header->stats_offset);
+  /* Read once and checked: the header is shared memory that any mapping process can change. */
+  const uint64_t at = __atomic_load_n(&c->header->stats_offset, __ATOMIC_RELAXED);
+  if (!sb_in_segment(c->segment_size, at, sizeof(sb_stats)) || at % 8u != 0) return;
+  const uint64_t* words = (const uint64_t*)(const void*)(c->base + at);
   uint64_t* dst = (uint64_t*)(void*)out;
   for (size_t i = 0; i < sizeof(sb_stats) / sizeof(uint64_t); ++i) {
     dst[i] = __atomic_load_n(&words[i], __ATOMIC_RELAXED);

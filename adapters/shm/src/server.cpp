@@ -368,7 +368,8 @@ struct Server::State {
                           ", heartbeat fresh); stop it first or choose another --name");
         }
         say("replacing stale segment of pid " + std::to_string(e.pid) + " at " + name + " (" +
-            (alive ? "heartbeat " + std::to_string((now - e.heartbeat_ns) / 1'000'000u) + " ms old"
+            (alive ? "heartbeat " + std::to_string((now > e.heartbeat_ns ? now - e.heartbeat_ns : 0) / 1'000'000u) +
+                         " ms old"
                    : std::string(e.state == SB_SEGMENT_STOPPING ? "it was stopping" : "that process is gone")) +
             ")");
       } else {
@@ -426,7 +427,9 @@ struct Server::State {
     std::memcpy(base + layout.directory_offset, directory.data(), directory.size());
     stats = reinterpret_cast<sb_stats*>(base + layout.stats_offset);
     queue_depths = reinterpret_cast<std::uint64_t*>(base + layout.stats_offset + sizeof(sb_stats));
-    presence_agents = queue_depths + header->queue_count;
+    // The count from the configuration, not read back from the header: from the shm_open above
+    // on, a process with write access may change the segment's bytes.
+    presence_agents = queue_depths + kernel.config().queues.size();
     store_counter(&stats->started_ns, now);
     store_counter(&stats->updated_ns, now);
 
@@ -435,14 +438,9 @@ struct Server::State {
       Host& h = hosts[i];
       h.index = static_cast<std::uint16_t>(i);
       h.slot = reinterpret_cast<sb_host_slot*>(base + layout.slots_offset + i * sizeof(sb_host_slot));
-      h.slot->in_ring_offset = layout.in_header(i);
-      h.slot->out_ring_offset = layout.out_header(i);
       h.in_header = reinterpret_cast<sb_ring_header*>(base + layout.in_header(i));
       h.out_header = reinterpret_cast<sb_ring_header*>(base + layout.out_header(i));
-      h.in_header->capacity = layout.in_capacity;
-      h.in_header->data_offset = layout.in_header(i) + kPage;
-      h.out_header->capacity = layout.out_capacity;
-      h.out_header->data_offset = layout.out_header(i) + kPage;
+      write_ring_words(h);
     }
 
     // Non-zero, and different from the segment this one replaces (and from any earlier start:
@@ -458,6 +456,34 @@ struct Server::State {
     // Last, with release: a host that sees READY (acquire) sees everything above.
     sb_store_u32(&header->state, SB_SEGMENT_READY);
     return std::nullopt;
+  }
+
+  // The words of h's slot and ring headers that say where its rings are, from the layout. The
+  // daemon writes them and never reads them: a host may overwrite them at any time, so they are
+  // written again at every attach (a host that binds from them then finds the real rings), and
+  // the daemon's own views of the rings come from the layout (bind_rings). Relaxed: a host reads
+  // them only after it sees its slot ATTACHED, stored after these with release (attach), or READY
+  // (create_segment).
+  void write_ring_words(Host& h) const {
+    const std::uint64_t in_at = layout.in_header(h.index);
+    const std::uint64_t out_at = layout.out_header(h.index);
+    __atomic_store_n(&h.slot->in_ring_offset, in_at, __ATOMIC_RELAXED);
+    __atomic_store_n(&h.slot->out_ring_offset, out_at, __ATOMIC_RELAXED);
+    __atomic_store_n(&h.in_header->capacity, layout.in_capacity, __ATOMIC_RELAXED);
+    __atomic_store_n(&h.in_header->data_offset, in_at + kPage, __ATOMIC_RELAXED);
+    __atomic_store_n(&h.out_header->capacity, layout.out_capacity, __ATOMIC_RELAXED);
+    __atomic_store_n(&h.out_header->data_offset, out_at + kPage, __ATOMIC_RELAXED);
+  }
+
+  // The daemon's views of h's rings, both at position 0 (attach has just reset them), from the
+  // layout alone: nothing a host wrote decides where the daemon reads or writes. The layout meets
+  // sb_ring_bind_at's conditions: capacities are powers of two of at least a page, and
+  // max_record_size at most a quarter of the smaller (check_options).
+  void bind_rings(Host& h) {
+    sb_ring_bind_at(&h.in, h.in_header, base + layout.in_header(h.index) + kPage, layout.in_capacity,
+                    options.max_record_size, 0, 0);
+    sb_ring_bind_at(&h.out, h.out_header, base + layout.out_header(h.index) + kPage, layout.out_capacity,
+                    options.max_record_size, 0, 0);
   }
 
   Error unlink_with(Error error) {
@@ -556,14 +582,15 @@ struct Server::State {
 
   void attach(Host& h) {
     const bool again = h.mode == Mode::reset;
-    // Both rings restart at 0. Relaxed: the host binds its sides of the rings only after it
-    // sees ATTACHED, which the release store of state below publishes after these.
+    // Both rings restart at 0, and the words that say where they are are written again (a host
+    // may have changed them). Relaxed: the host binds its sides of the rings only after it sees
+    // ATTACHED, which the release store of state below publishes after these.
     for (sb_ring_header* r : {h.in_header, h.out_header}) {
       __atomic_store_n(&r->tail, 0, __ATOMIC_RELAXED);
       __atomic_store_n(&r->head, 0, __ATOMIC_RELAXED);
     }
-    sb_ring_bind_reader(&h.in, base, h.in_header, options.max_record_size);
-    sb_ring_bind_writer(&h.out, base, h.out_header, options.max_record_size);
+    write_ring_words(h);
+    bind_rings(h);
     h.out_unpublished = false;
     h.pending.clear();
     h.dead = false;

@@ -65,19 +65,62 @@ typedef struct sb_ring {
                           a hostile writer may change the shared bytes after the check) */
 } sb_ring;
 
-/* Binds `ring` to the ring header at `header` inside a mapping of `base`. Reads the shared
- * indices once; call it after the daemon has reset the ring (attach). */
-static inline void sb_ring_bind_(sb_ring* ring, uint8_t* base, sb_ring_header* header,
-                                 uint32_t max_record, int writer) {
+/* Binds `ring` to the ring header at `header`, with data and capacity the caller knows from a
+ * source it trusts, not from the header's shared `data_offset` and `capacity` words (any process
+ * that maps the segment can write those). `own` and `other` start the private indices (writer:
+ * tail, head; reader: head, tail). Every access of the other calls stays within `capacity` bytes
+ * of `data` whatever the shared indices and records hold, provided that `capacity` is a power of
+ * two of at least `max_record`, `max_record` is at least sizeof(sb_record_header), and `own` is
+ * a multiple of SB_RECORD_ALIGN (records are read and written at own & (capacity - 1), and a
+ * padding record needs 8 bytes before the end). The daemon binds this way, from its own layout,
+ * at every attach. */
+static inline void sb_ring_bind_at(sb_ring* ring, sb_ring_header* header, uint8_t* data,
+                                   uint64_t capacity, uint32_t max_record, uint64_t own,
+                                   uint64_t other) {
   ring->header = header;
-  ring->data = base + header->data_offset;
-  ring->mask = header->capacity - 1u;
-  const uint64_t tail = sb_load_u64(&header->tail);
-  const uint64_t head = sb_load_u64(&header->head);
-  ring->own = writer ? tail : head;
-  ring->other = writer ? head : tail;
+  ring->data = data;
+  ring->mask = capacity - 1u;
+  ring->own = own;
+  ring->other = other;
   ring->max_record = max_record;
   ring->peeked = 0;
+}
+
+/* Binds `ring` from the header's own words, each read once and checked first: `capacity` a power
+ * of two of at least `max_record` (itself at least a record header), the data 8-aligned and
+ * inside the `segment_size` bytes mapped at `base`, and both shared indices, read once, multiples
+ * of SB_RECORD_ALIGN (sb_ring_bind_at's conditions). Call it after the daemon has reset the ring
+ * (attach). SB_RING_CORRUPT, and `ring` unchanged, when a check
+ * fails. For hosts; the daemon binds with sb_ring_bind_at. */
+static inline enum sb_ring_status sb_ring_bind_checked(sb_ring* ring, uint8_t* base,
+                                                       uint64_t segment_size,
+                                                       sb_ring_header* header,
+                                                       uint32_t max_record, int writer) {
+  /* Relaxed: written once by the daemon before the release store that the caller acquired
+   * (the slot's ATTACHED); atomic so that each is read exactly once, as checked. */
+  const uint64_t capacity = __atomic_load_n(&header->capacity, __ATOMIC_RELAXED);
+  const uint64_t data_offset = __atomic_load_n(&header->data_offset, __ATOMIC_RELAXED);
+  if (capacity == 0u || (capacity & (capacity - 1u)) != 0u || capacity < max_record ||
+      max_record < sizeof(sb_record_header) || data_offset % SB_RECORD_ALIGN != 0u ||
+      data_offset > segment_size || capacity > segment_size - data_offset) {
+    return SB_RING_CORRUPT;
+  }
+  const uint64_t tail = sb_load_u64(&header->tail);
+  const uint64_t head = sb_load_u64(&header->head);
+  if (((tail | head) & (SB_RECORD_ALIGN - 1u)) != 0u) return SB_RING_CORRUPT;
+  sb_ring_bind_at(ring, header, base + data_offset, capacity, max_record, writer ? tail : head,
+                  writer ? head : tail);
+  return SB_RING_OK;
+}
+
+/* Binds `ring` from the header's `capacity` and `data_offset` unchecked: only for a header whose
+ * words the caller wrote itself or has checked (tests); others use sb_ring_bind_checked. */
+static inline void sb_ring_bind_(sb_ring* ring, uint8_t* base, sb_ring_header* header,
+                                 uint32_t max_record, int writer) {
+  const uint64_t tail = sb_load_u64(&header->tail);
+  const uint64_t head = sb_load_u64(&header->head);
+  sb_ring_bind_at(ring, header, base + header->data_offset, header->capacity, max_record,
+                  writer ? tail : head, writer ? head : tail);
 }
 static inline void sb_ring_bind_writer(sb_ring* ring, uint8_t* base, sb_ring_header* header,
                                        uint32_t max_record) {
