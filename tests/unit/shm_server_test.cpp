@@ -611,6 +611,10 @@ TEST_F(ShmServerTest, AHostThatStopsReadingIsResetAfterTheStallTimeoutAndOthersL
   EXPECT_EQ(deaf.slot().resets, 1u);
   EXPECT_EQ(server_->counters().stall_resets, 1u);
   EXPECT_EQ(server_->counters().stuck_resets, 0u);
+  poll_for(5ms);  // a statistics refresh (every 1 ms here) publishes the same counts
+  const auto* stats = reinterpret_cast<const sb_stats*>(good.base() + good.header().stats_offset);
+  EXPECT_EQ(__atomic_load_n(&stats->stall_resets, __ATOMIC_RELAXED), 1u);
+  EXPECT_EQ(__atomic_load_n(&stats->stuck_resets, __ATOMIC_RELAXED), 0u);
   EXPECT_TRUE(logged("stall reset: slot " + std::to_string(deaf.slot_index()))) << log_text();
   EXPECT_EQ(next_ack, seq + 1);
   EXPECT_EQ(next_decision, kItems + 1);
@@ -707,6 +711,8 @@ TEST_F(ShmServerTest, AHostThatDiesIsSeenAndItsCommittedRecordsAreApplied) {
   EXPECT_EQ(sb_load_u32(&survivor.slot_at(slot).state), SB_SLOT_FREE);
   EXPECT_TRUE(server_->kernel().agent("ann").has_value());
   EXPECT_EQ(server_->counters().hosts_died, 1u);
+  const auto* stats = reinterpret_cast<const sb_stats*>(survivor.base() + survivor.header().stats_offset);
+  EXPECT_EQ(__atomic_load_n(&stats->hosts_died, __ATOMIC_RELAXED), 1u);  // refreshed every 1 ms here
   EXPECT_TRUE(logged("host died: slot 1")) << log_text();
   EXPECT_TRUE(logged("dropped a record at position")) << log_text();
   EXPECT_EQ(server_->hosts_attached(), 1u);

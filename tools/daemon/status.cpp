@@ -62,7 +62,7 @@ Directory read_directory(const std::uint8_t* p, std::uint64_t size) {
 struct Sample {
   std::uint64_t updated_ns = 0, started_ns = 0, events_applied = 0, events_refused = 0, decisions = 0,
                 malformed = 0, stuck_resets = 0, hosts_attached = 0, live_items = 0, agents = 0,
-                backpressure_waits = 0;
+                backpressure_waits = 0, stall_resets = 0, hosts_died = 0;
   std::vector<std::uint64_t> queues, presences;
 };
 
@@ -79,6 +79,8 @@ Sample sample(const sb_stats* s, std::uint32_t queue_count, std::uint32_t presen
   out.live_items = counter(s->live_items);
   out.agents = counter(s->agents);
   out.backpressure_waits = counter(s->backpressure_waits);
+  out.stall_resets = counter(s->stall_resets);
+  out.hosts_died = counter(s->hosts_died);
   const auto* words = reinterpret_cast<const std::uint64_t*>(s + 1);
   for (std::uint32_t q = 0; q < queue_count; ++q) out.queues.push_back(counter(words[q]));
   for (std::uint32_t p = 0; p < presence_count; ++p) out.presences.push_back(counter(words[queue_count + p]));
@@ -185,6 +187,8 @@ int print_status(const std::string& name, std::chrono::milliseconds interval, st
   std::fprintf(out, "  events refused   %llu\n", static_cast<unsigned long long>(now.events_refused));
   std::fprintf(out, "  malformed        %llu\n", static_cast<unsigned long long>(now.malformed));
   std::fprintf(out, "  stuck resets     %llu\n", static_cast<unsigned long long>(now.stuck_resets));
+  std::fprintf(out, "  stall resets     %llu\n", static_cast<unsigned long long>(now.stall_resets));
+  std::fprintf(out, "  hosts died       %llu\n", static_cast<unsigned long long>(now.hosts_died));
   std::fprintf(out, "  back-pressure    %llu waits\n", static_cast<unsigned long long>(now.backpressure_waits));
   std::fprintf(out, "  live items       %llu\n", static_cast<unsigned long long>(now.live_items));
   std::fprintf(out, "  agents           %llu\n", static_cast<unsigned long long>(now.agents));

@@ -108,7 +108,7 @@ _R_TAIL, _R_HEAD, _R_CAPACITY, _R_DATA = 0, 64, 128, 136
 
 STATS_FIELDS = ("updated_ns", "started_ns", "events_applied", "events_refused", "decisions",
                 "malformed", "stuck_resets", "hosts_attached", "live_items", "agents",
-                "backpressure_waits")
+                "backpressure_waits", "stall_resets", "hosts_died")
 
 # The OFD lock: struct flock on x86-64 Linux is short l_type, short l_whence, (4 bytes padding)
 # off_t l_start, off_t l_len, pid_t l_pid (must be 0 for OFD locks), 4 bytes padding: 32 bytes.

@@ -1025,6 +1025,8 @@ struct Server::State {
     store_counter(&stats->live_items, kernel.live_item_count());
     store_counter(&stats->agents, agents);
     store_counter(&stats->backpressure_waits, counters.backpressure_waits);
+    store_counter(&stats->stall_resets, counters.stall_resets);
+    store_counter(&stats->hosts_died, counters.hosts_died);
     store_counter(&stats->updated_ns, now);
   }
 

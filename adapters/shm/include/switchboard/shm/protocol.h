@@ -20,9 +20,22 @@
 
 #ifdef __cplusplus
 #define SB_STATIC_ASSERT(cond, msg) static_assert(cond, msg)
+#define SB_ALIGNOF(type) alignof(type)
+/* A compiler builtin (GCC, Clang): no C++ header needed. */
+#define SB_ASSERT_TRIVIALLY_COPYABLE(type) \
+  static_assert(__is_trivially_copyable(type), #type " crosses processes as bytes: trivially copyable")
 #else
 #define SB_STATIC_ASSERT(cond, msg) _Static_assert(cond, msg)
+#define SB_ALIGNOF(type) _Alignof(type)
+#define SB_ASSERT_TRIVIALLY_COPYABLE(type) \
+  _Static_assert(1, "C structs are trivially copyable")
 #endif
+
+/* A field at the offset and of the size that docs/protocol.md's tables give: a host written
+ * from the doc reads these bytes. */
+#define SB_ASSERT_FIELD(type, field, offset, size)                                      \
+  SB_STATIC_ASSERT(offsetof(type, field) == (offset) && sizeof(((type*)0)->field) == (size), \
+                   #type "." #field " is where docs/protocol.md says")
 
 #ifdef __cplusplus
 extern "C" {
@@ -78,15 +91,31 @@ typedef struct sb_segment_header {
 } sb_segment_header;
 
 SB_STATIC_ASSERT(sizeof(sb_segment_header) == 3 * SB_CACHE_LINE, "segment header is 192 bytes");
-SB_STATIC_ASSERT(offsetof(sb_segment_header, version) == 8, "layout");
-SB_STATIC_ASSERT(offsetof(sb_segment_header, in_ring_capacity) == 40, "layout");
-SB_STATIC_ASSERT(offsetof(sb_segment_header, max_record_size) == 56, "layout");
-SB_STATIC_ASSERT(offsetof(sb_segment_header, generation) == 64, "liveness on its own line");
-SB_STATIC_ASSERT(offsetof(sb_segment_header, heartbeat_ns) == 72, "layout");
-SB_STATIC_ASSERT(offsetof(sb_segment_header, state) == 88, "layout");
-SB_STATIC_ASSERT(offsetof(sb_segment_header, stuck_timeout_ns) == 96, "layout");
-SB_STATIC_ASSERT(offsetof(sb_segment_header, directory_offset) == 128, "layout");
-SB_STATIC_ASSERT(offsetof(sb_segment_header, queue_count) == 160, "layout");
+SB_ASSERT_FIELD(sb_segment_header, magic, 0, 8);
+SB_ASSERT_FIELD(sb_segment_header, version, 8, 4);
+SB_ASSERT_FIELD(sb_segment_header, header_size, 12, 4);
+SB_ASSERT_FIELD(sb_segment_header, segment_size, 16, 8);
+SB_ASSERT_FIELD(sb_segment_header, max_hosts, 24, 4);
+SB_ASSERT_FIELD(sb_segment_header, host_slot_size, 28, 4);
+SB_ASSERT_FIELD(sb_segment_header, host_slots_offset, 32, 8);
+SB_ASSERT_FIELD(sb_segment_header, in_ring_capacity, 40, 8);
+SB_ASSERT_FIELD(sb_segment_header, out_ring_capacity, 48, 8);
+SB_ASSERT_FIELD(sb_segment_header, max_record_size, 56, 4);
+SB_ASSERT_FIELD(sb_segment_header, daemon_pid, 60, 4);
+/* Liveness on its own cache line: the heartbeat's stores do not disturb hosts reading line 0. */
+SB_ASSERT_FIELD(sb_segment_header, generation, 64, 8);
+SB_ASSERT_FIELD(sb_segment_header, heartbeat_ns, 72, 8);
+SB_ASSERT_FIELD(sb_segment_header, heartbeat_interval_ns, 80, 8);
+SB_ASSERT_FIELD(sb_segment_header, state, 88, 4);
+SB_ASSERT_FIELD(sb_segment_header, stuck_timeout_ns, 96, 8);
+SB_ASSERT_FIELD(sb_segment_header, directory_offset, 128, 8);
+SB_ASSERT_FIELD(sb_segment_header, directory_size, 136, 8);
+SB_ASSERT_FIELD(sb_segment_header, stats_offset, 144, 8);
+SB_ASSERT_FIELD(sb_segment_header, stats_size, 152, 8);
+SB_ASSERT_FIELD(sb_segment_header, queue_count, 160, 4);
+SB_ASSERT_FIELD(sb_segment_header, presence_count, 164, 4);
+SB_STATIC_ASSERT(SB_ALIGNOF(sb_segment_header) == 8, "8-byte words naturally aligned at offset 0");
+SB_ASSERT_TRIVIALLY_COPYABLE(sb_segment_header);
 
 /* --- rings ---------------------------------------------------------------------------------- */
 
@@ -107,10 +136,14 @@ typedef struct sb_ring_header {
 } sb_ring_header;
 
 SB_STATIC_ASSERT(sizeof(sb_ring_header) == 3 * SB_CACHE_LINE, "ring header is 192 bytes");
-SB_STATIC_ASSERT(offsetof(sb_ring_header, tail) == 0, "tail on line 0");
-SB_STATIC_ASSERT(offsetof(sb_ring_header, head) == SB_CACHE_LINE, "head on line 1");
-SB_STATIC_ASSERT(offsetof(sb_ring_header, capacity) == 2 * SB_CACHE_LINE, "layout");
-SB_STATIC_ASSERT(offsetof(sb_ring_header, data_offset) == 2 * SB_CACHE_LINE + 8, "layout");
+/* tail and head on cache lines of their own: neither side's stores disturb the line the other
+ * side polls. */
+SB_ASSERT_FIELD(sb_ring_header, tail, 0, 8);
+SB_ASSERT_FIELD(sb_ring_header, head, SB_CACHE_LINE, 8);
+SB_ASSERT_FIELD(sb_ring_header, capacity, 2 * SB_CACHE_LINE, 8);
+SB_ASSERT_FIELD(sb_ring_header, data_offset, 2 * SB_CACHE_LINE + 8, 8);
+SB_STATIC_ASSERT(SB_ALIGNOF(sb_ring_header) == 8, "8-byte words naturally aligned at an 8-aligned offset");
+SB_ASSERT_TRIVIALLY_COPYABLE(sb_ring_header);
 
 /* --- records --------------------------------------------------------------------------------- */
 
@@ -140,8 +173,14 @@ typedef struct sb_record_header {
 #define SB_FLAG_ACK 1u /* send an SB_REC_ACK once the event is applied */
 
 SB_STATIC_ASSERT(sizeof(sb_record_header) == 16, "record header is 16 bytes");
-SB_STATIC_ASSERT(offsetof(sb_record_header, type) == 4, "layout");
-SB_STATIC_ASSERT(offsetof(sb_record_header, sequence) == 8, "layout");
+SB_ASSERT_FIELD(sb_record_header, commit, 0, 4);
+SB_ASSERT_FIELD(sb_record_header, type, 4, 2);
+SB_ASSERT_FIELD(sb_record_header, flags, 6, 2);
+SB_ASSERT_FIELD(sb_record_header, sequence, 8, 8);
+/* Records start at multiples of SB_RECORD_ALIGN in 8-aligned data: sequence is aligned. */
+SB_STATIC_ASSERT(SB_ALIGNOF(sb_record_header) == SB_RECORD_ALIGN, "records are 8-aligned");
+SB_STATIC_ASSERT(sizeof(sb_record_header) % SB_RECORD_ALIGN == 0, "a payload starts 8-aligned");
+SB_ASSERT_TRIVIALLY_COPYABLE(sb_record_header);
 
 enum sb_record_type {
   /* Inbound (host -> daemon): one event each, in the order of docs/events.md. */
@@ -208,14 +247,25 @@ typedef struct sb_host_slot {
   /* Line 1: counters the daemon keeps for this host (written by the daemon, read by anyone). */
   uint64_t records_in;    /*  64 atomic: inbound records applied or refused */
   uint64_t errors_out;    /*  72 atomic: error records sent */
-  uint64_t resets;        /*  80 atomic: stuck records that reset the ring */
+  uint64_t resets;        /*  80 atomic: resets of this slot: a stuck record, a corrupt
+                                   inbound ring or outbound head, or an outbound ring that stayed
+                                   full, unread, for the stall timeout */
   uint64_t reserved2[5];  /*  88 */
 } sb_host_slot;
 
 SB_STATIC_ASSERT(sizeof(sb_host_slot) == 2 * SB_CACHE_LINE, "host slot is 128 bytes");
-SB_STATIC_ASSERT(offsetof(sb_host_slot, generation) == 8, "layout");
-SB_STATIC_ASSERT(offsetof(sb_host_slot, in_ring_offset) == 24, "layout");
-SB_STATIC_ASSERT(offsetof(sb_host_slot, records_in) == SB_CACHE_LINE, "counters on line 1");
+SB_ASSERT_FIELD(sb_host_slot, state, 0, 4);
+SB_ASSERT_FIELD(sb_host_slot, attach_flags, 4, 4);
+SB_ASSERT_FIELD(sb_host_slot, generation, 8, 8);
+SB_ASSERT_FIELD(sb_host_slot, host_pid, 16, 4);
+SB_ASSERT_FIELD(sb_host_slot, in_ring_offset, 24, 8);
+SB_ASSERT_FIELD(sb_host_slot, out_ring_offset, 32, 8);
+/* The counters on line 1: the daemon's stores to them do not disturb the handshake line. */
+SB_ASSERT_FIELD(sb_host_slot, records_in, SB_CACHE_LINE, 8);
+SB_ASSERT_FIELD(sb_host_slot, errors_out, 72, 8);
+SB_ASSERT_FIELD(sb_host_slot, resets, 80, 8);
+SB_STATIC_ASSERT(SB_ALIGNOF(sb_host_slot) == 8, "8-byte words naturally aligned at an 8-aligned offset");
+SB_ASSERT_TRIVIALLY_COPYABLE(sb_host_slot);
 
 /* --- statistics (for `switchboardd --status` and monitoring) --------------------------------- */
 
@@ -229,15 +279,33 @@ typedef struct sb_stats {
   uint64_t events_refused;  /* 24 */
   uint64_t decisions;       /* 32 */
   uint64_t malformed;       /* 40 records that could not be decoded */
-  uint64_t stuck_resets;    /* 48 */
+  uint64_t stuck_resets;    /* 48 slots reset for a stuck record or a corrupt ring */
   uint64_t hosts_attached;  /* 56 */
   uint64_t live_items;      /* 64 */
   uint64_t agents;          /* 72 */
   uint64_t backpressure_waits; /* 80 times the daemon waited for a full outbound ring */
-  uint64_t reserved[5];     /* 88 */
+  uint64_t stall_resets;    /* 88 slots reset for an outbound ring that stayed full, unread */
+  uint64_t hosts_died;      /* 96 slots freed because their host's lock was gone */
+  uint64_t reserved[3];     /* 104 */
 } sb_stats;
 
 SB_STATIC_ASSERT(sizeof(sb_stats) == 128, "stats block is 128 bytes");
+SB_ASSERT_FIELD(sb_stats, updated_ns, 0, 8);
+SB_ASSERT_FIELD(sb_stats, started_ns, 8, 8);
+SB_ASSERT_FIELD(sb_stats, events_applied, 16, 8);
+SB_ASSERT_FIELD(sb_stats, events_refused, 24, 8);
+SB_ASSERT_FIELD(sb_stats, decisions, 32, 8);
+SB_ASSERT_FIELD(sb_stats, malformed, 40, 8);
+SB_ASSERT_FIELD(sb_stats, stuck_resets, 48, 8);
+SB_ASSERT_FIELD(sb_stats, hosts_attached, 56, 8);
+SB_ASSERT_FIELD(sb_stats, live_items, 64, 8);
+SB_ASSERT_FIELD(sb_stats, agents, 72, 8);
+SB_ASSERT_FIELD(sb_stats, backpressure_waits, 80, 8);
+SB_ASSERT_FIELD(sb_stats, stall_resets, 88, 8);
+SB_ASSERT_FIELD(sb_stats, hosts_died, 96, 8);
+SB_ASSERT_FIELD(sb_stats, reserved, 104, 24);
+SB_STATIC_ASSERT(SB_ALIGNOF(sb_stats) == 8, "every counter naturally aligned at an 8-aligned offset");
+SB_ASSERT_TRIVIALLY_COPYABLE(sb_stats);
 
 /* The directory: five lists, in this order: queues, skills, presences, profiles, channels. Each
  * is a uint32_t count followed by that many names (uint16_t byte length, then UTF-8 bytes). The
