@@ -1,7 +1,7 @@
 # cmake -P script behind the find_package_consumer test:
 #   1. install SWITCHBOARD_BUILD_DIR into WORK_DIR/prefix,
 #   2. configure CONSUMER_SOURCE_DIR against that prefix,
-#   3. build it, 4. run it.
+#   3. build it, 4. run it (EXE_NAME, default switchboard_consumer).
 # Any failing step fails the test.
 cmake_minimum_required(VERSION 3.25)
 
@@ -45,6 +45,9 @@ endif()
 if(CXX_COMPILER)
   list(APPEND configure_args "-DCMAKE_CXX_COMPILER=${CXX_COMPILER}")
 endif()
+if(C_COMPILER)
+  list(APPEND configure_args "-DCMAKE_C_COMPILER=${C_COMPILER}")
+endif()
 if(CONFIG)
   list(APPEND configure_args "-DCMAKE_BUILD_TYPE=${CONFIG}")
 endif()
@@ -56,7 +59,10 @@ list(APPEND configure_args
 run_step(configure "${CMAKE_COMMAND}" ${configure_args})
 run_step(build "${CMAKE_COMMAND}" --build "${consumer_build}" ${config_args})
 
-find_program(consumer_exe switchboard_consumer
+if(NOT EXE_NAME)
+  set(EXE_NAME switchboard_consumer)
+endif()
+find_program(consumer_exe ${EXE_NAME}
   PATHS "${consumer_build}" "${consumer_build}/${CONFIG}"
   NO_DEFAULT_PATH REQUIRED)
 run_step(run "${consumer_exe}")
