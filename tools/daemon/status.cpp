@@ -152,31 +152,36 @@ int print_status(const std::string& name, std::chrono::milliseconds interval, st
   if (state != SB_SEGMENT_READY) {
     return fail(state == SB_SEGMENT_STOPPING ? "the daemon is stopping" : "the daemon is still starting");
   }
+  // The words the daemon wrote once before READY (acquired above), copied once: each is checked
+  // below and then used as checked, whatever a process with write access does meanwhile.
+  sb_segment_header hd;
+  std::memcpy(&hd, h, sizeof hd);
   // Every offset is checked against the mapping before it is followed.
   const auto inside = [size](std::uint64_t offset, std::uint64_t bytes) {
     return offset <= size && bytes <= size - offset;
   };
-  const std::uint64_t counts = std::uint64_t{h->queue_count} + h->presence_count;
-  if (!inside(h->stats_offset, sizeof(sb_stats) + counts * 8) || !inside(h->directory_offset, h->directory_size) ||
-      !inside(h->host_slots_offset, std::uint64_t{h->max_hosts} * sizeof(sb_host_slot))) {
+  const std::uint64_t counts = std::uint64_t{hd.queue_count} + hd.presence_count;
+  if (!inside(hd.stats_offset, sizeof(sb_stats) + counts * 8) || !inside(hd.directory_offset, hd.directory_size) ||
+      !inside(hd.host_slots_offset, std::uint64_t{hd.max_hosts} * sizeof(sb_host_slot)) ||
+      hd.stats_offset % 8 != 0 || hd.host_slots_offset % 8 != 0) {
     return fail("its header points outside the segment");
   }
-  const Directory dir = read_directory(base + h->directory_offset, h->directory_size);
-  const auto* stats = reinterpret_cast<const sb_stats*>(base + h->stats_offset);
+  const Directory dir = read_directory(base + hd.directory_offset, hd.directory_size);
+  const auto* stats = reinterpret_cast<const sb_stats*>(base + hd.stats_offset);
 
-  const Sample first = sample(stats, h->queue_count, h->presence_count);
+  const Sample first = sample(stats, hd.queue_count, hd.presence_count);
   std::this_thread::sleep_for(interval);
-  const Sample now = sample(stats, h->queue_count, h->presence_count);
+  const Sample now = sample(stats, hd.queue_count, hd.presence_count);
   const std::uint64_t window = now.updated_ns - first.updated_ns;
   const std::uint64_t up = now.updated_ns - now.started_ns;
   const std::uint64_t mono = monotonic_ns();
   const std::uint64_t beat = sb_load_u64(&h->heartbeat_ns);
 
   std::fprintf(out, "switchboardd %s: pid %u, generation %llu, up %s, heartbeat %.1f ms ago\n", name.c_str(),
-               h->daemon_pid, static_cast<unsigned long long>(sb_load_u64(&h->generation)), duration(up).c_str(),
+               hd.daemon_pid, static_cast<unsigned long long>(sb_load_u64(&h->generation)), duration(up).c_str(),
                mono >= beat ? static_cast<double>(mono - beat) / 1e6 : 0.0);
   std::fprintf(out, "  hosts attached   %llu of %u\n", static_cast<unsigned long long>(now.hosts_attached),
-               h->max_hosts);
+               hd.max_hosts);
   const auto line = [&](const char* label, std::uint64_t a, std::uint64_t b) {
     std::fprintf(out, "  %-16s %llu  (%.0f/s over the last %.1f s, %.0f/s since start)\n", label,
                  static_cast<unsigned long long>(b), per_second(a, b, window), static_cast<double>(window) / 1e9,
@@ -208,8 +213,8 @@ int print_status(const std::string& name, std::chrono::milliseconds interval, st
   table("agents, by presence", dir.lists[2], now.presences);
 
   std::fprintf(out, "  host slots in use%s\n", now.hosts_attached == 0 ? ": none attached" : "");
-  for (std::uint32_t i = 0; i < h->max_hosts; ++i) {
-    const auto* slot = reinterpret_cast<const sb_host_slot*>(base + h->host_slots_offset + i * sizeof(sb_host_slot));
+  for (std::uint32_t i = 0; i < hd.max_hosts; ++i) {
+    const auto* slot = reinterpret_cast<const sb_host_slot*>(base + hd.host_slots_offset + i * sizeof(sb_host_slot));
     const std::uint32_t s = sb_load_u32(&slot->state);
     if (s == SB_SLOT_FREE) continue;
     std::fprintf(out, "    slot %u: %s, host pid %u, generation %llu, records in %llu, errors out %llu, resets %llu\n", i,
