@@ -62,7 +62,7 @@ namespace {
 // The address the edges are stated on. It must be known to the task before it reads anything it
 // captured (the captures are what the spawn publishes), so it is a fixed address, not `this`.
 // Only TSan ever looks at it.
-inline void* crew_edge() noexcept {
+[[maybe_unused]] inline void* crew_edge() noexcept {  // used only with SWITCHBOARD_TSAN
   static char edge = 0;
   return &edge;
 }
