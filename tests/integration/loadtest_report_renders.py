@@ -4,9 +4,12 @@
 Runs switchboard-loadtest on a bundled scenario (a simulate report and a compare report), then for
 each page:
   1. chromium --headless --dump-dom: exits 0, and the DOM it built holds the six charts as SVG
-     elements (with their drawn bars and lines) and a caption for each;
-  2. chromium --headless --screenshot: exits 0, and the PNG is not blank: it has the charts'
-     colours (the first series' blue, #0072B2) over a substantial area.
+     elements, each found by its title, with their drawn bars and lines, and a caption for each;
+  2. chromium --headless --screenshot, once per chart: each chart's figure (with the report's
+     style) on a page of its own, so that no chart lies outside the window whatever the report's
+     length; each exits 0 and its PNG has the series' colours (the first series' blue, #0072B2,
+     or the second's orange, which a comparison of equal runs draws over it) over a substantial
+     area.
 
 Exit status: 0 passed, 1 failed, 77 skipped (no Chromium on this machine; CI installs it through
 tools/install-deps, so the check runs there).
@@ -24,7 +27,14 @@ import zlib
 
 SKIP = 77
 CHARTS = 6
+# The charts' titles (html_report.cpp), each drawn once per report.
+TITLES = ("Queue depth over time", "How long customers waited", "Service level per interval",
+          "Occupancy per agent group", "Decisions spread across agents", "Decision latency")
+# Pixels of the first two series' colours a drawn chart has at least: its thinnest mark, the
+# depth line, is a 2-pixel line across most of a 900-pixel plot.
+MIN_SERIES_PIXELS = 500
 BLUE = (0x00, 0x72, 0xB2)  # the first series' colour in svg_chart.cpp's palette
+ORANGE = (0xE6, 0x9F, 0x00)  # the second's: a comparison of two equal runs draws B over A
 
 
 def find_chromium():
@@ -116,6 +126,11 @@ def check_dom(chromium, profile, page):
     svgs = re.findall(r"<svg\b[^>]*>.*?</svg>", dom, re.S)
     if len(svgs) != CHARTS:
         fail("%s: the DOM has %d <svg> elements, expected %d" % (page, len(svgs), CHARTS))
+    titles = [m.group(1) if m else None for m in (re.search(r"<title>([^<]*)</title>", svg) for svg in svgs)]
+    for title in TITLES:
+        if titles.count(title) != 1:
+            fail("%s: the DOM has %d charts titled %r, expected 1 (titles: %r)"
+                 % (page, titles.count(title), title, titles))
     for svg in svgs:
         title = re.search(r"<title>([^<]*)</title>", svg)
         name = title.group(1) if title else "?"
@@ -134,33 +149,56 @@ def check_dom(chromium, profile, page):
           % (os.path.basename(page), len(svgs), len(captions)))
 
 
-def check_screenshot(chromium, profile, page, png):
-    if os.path.exists(png):
-        os.remove(png)
-    result = run(chromium_args(chromium, profile) +
-                 ["--window-size=1000,2600", "--screenshot=" + png, "file://" + page])
-    if result.returncode != 0 or not os.path.exists(png):
-        fail("chromium --screenshot %s exited %d: %s" % (page, result.returncode,
-                                                          result.stderr.decode(errors="replace")[-2000:]))
+def near(pixel, colour):
+    return all(abs(p - c) <= 8 for p, c in zip(pixel, colour))
+
+
+def count_pixels(png):
+    """(pixels, not white, of the first or second series' colour) of a screenshot."""
     width, height, channels, rows = read_png_rgb(png)
-    blue = 0
+    series = 0
     non_white = 0
     for row in rows:
         for x in range(0, width * channels, channels):
-            r, g, b = row[x], row[x + 1], row[x + 2]
-            if (r, g, b) != (255, 255, 255):
+            pixel = (row[x], row[x + 1], row[x + 2])
+            if pixel != (255, 255, 255):
                 non_white += 1
-            if abs(r - BLUE[0]) <= 8 and abs(g - BLUE[1]) <= 8 and abs(b - BLUE[2]) <= 8:
-                blue += 1
-    total = width * height
-    print("%s: screenshot %dx%d, %.1f%% not white, %d pixels of the chart blue"
-          % (os.path.basename(page), width, height, 100.0 * non_white / total, blue))
-    if non_white < total // 50:
-        fail("%s: the screenshot is (nearly) blank" % png)
-    # The queue-depth line and the waits, service-level and occupancy bars of the first series
-    # are drawn in blue: a rendered page has thousands of such pixels.
-    if blue < 2000:
-        fail("%s: only %d pixels of the chart colour: the charts did not render" % (png, blue))
+            if near(pixel, BLUE) or near(pixel, ORANGE):
+                series += 1
+    return width * height, non_white, series
+
+
+def check_screenshots(chromium, profile, page):
+    """One screenshot per chart: its <figure> with the report's <style>, on a page of its own."""
+    with open(page, encoding="utf-8") as f:
+        html = f.read()
+    style = re.search(r"<style>.*?</style>", html, re.S)
+    figures = re.findall(r"<figure>.*?</figure>", html, re.S)
+    if style is None or len(figures) != CHARTS:
+        fail("%s: %d <figure> elements (expected %d) or no <style>" % (page, len(figures), CHARTS))
+    base = page[:-len(".html")]
+    for k, figure in enumerate(figures):
+        title = re.search(r"<title>([^<]*)</title>", figure)
+        name = title.group(1) if title else "?"
+        chart_page = "%s-chart%d.html" % (base, k + 1)
+        png = "%s-chart%d.png" % (base, k + 1)
+        with open(chart_page, "w", encoding="utf-8") as f:
+            f.write('<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8"/>\n'
+                    + style.group(0) + "\n</head>\n<body>\n" + figure + "\n</body>\n</html>\n")
+        if os.path.exists(png):
+            os.remove(png)
+        result = run(chromium_args(chromium, profile) +
+                     ["--window-size=1000,1000", "--screenshot=" + png, "file://" + chart_page])
+        if result.returncode != 0 or not os.path.exists(png):
+            fail("chromium --screenshot %s exited %d: %s" % (chart_page, result.returncode,
+                                                              result.stderr.decode(errors="replace")[-2000:]))
+        total, non_white, drawn = count_pixels(png)
+        print("%s: chart %d %r: %.1f%% not white, %d pixels of the series' colours"
+              % (os.path.basename(page), k + 1, name, 100.0 * non_white / total, drawn))
+        if non_white < total // 100:
+            fail("%s: the screenshot of chart %r is (nearly) blank" % (png, name))
+        if drawn < MIN_SERIES_PIXELS:
+            fail("%s: only %d pixels of the series' colours: chart %r did not render" % (png, drawn, name))
 
 
 def main():
@@ -189,7 +227,7 @@ def main():
                                        result.stderr.decode(errors="replace")[-2000:]))
     for page in (report, compare):
         check_dom(chromium, profile, page)
-        check_screenshot(chromium, profile, page, page[:-len(".html")] + ".png")
+        check_screenshots(chromium, profile, page)
     print("PASS")
     return 0
 
