@@ -188,10 +188,9 @@ static int sb_check_header(const sb_segment_header* h, uint64_t file_size) {
   return SB_OK;
 }
 
-/* The directory, copied out with each name NUL-terminated. */
-static int sb_load_directory(sb_client* c) {
-  const uint8_t* p = c->base + c->header->directory_offset;
-  const uint64_t n = c->header->directory_size;
+/* The directory's `n` bytes at `p` (a private copy: validated in pass 1, read again in pass 2),
+ * copied out with each name NUL-terminated. */
+static int sb_parse_directory(sb_client* c, const uint8_t* p, uint64_t n) {
   if (n == 0) return SB_OK; /* no lists */
   uint64_t pos = 0;
   uint32_t total = 0;
@@ -236,6 +235,23 @@ static int sb_load_directory(sb_client* c) {
     }
   }
   return SB_OK;
+}
+
+/* The directory, copied out of the segment once, then parsed: a process with write access may
+ * change the shared bytes between the parser's two passes. */
+static int sb_load_directory(sb_client* c) {
+  /* Read once and checked again: sb_check_header read them, but the header is shared memory
+   * that any mapping process can change. Relaxed: written before READY, which was acquired. */
+  const uint64_t at = __atomic_load_n(&c->header->directory_offset, __ATOMIC_RELAXED);
+  const uint64_t n = __atomic_load_n(&c->header->directory_size, __ATOMIC_RELAXED);
+  if (!sb_in_segment(c->segment_size, at, n)) return SB_ERR_CORRUPT;
+  if (n == 0) return SB_OK; /* no lists */
+  uint8_t* copy = (uint8_t*)malloc((size_t)n);
+  if (copy == NULL) return SB_ERR_SYSTEM;
+  memcpy(copy, c->base + at, (size_t)n);
+  const int rc = sb_parse_directory(c, copy, n);
+  free(copy);
+  return rc;
 }
 
 /* Opens and maps the segment at c->name, waits until it is ready, checks it and copies the
@@ -391,13 +407,19 @@ static int sb_slot_lock(sb_client* c, uint32_t index, short type) {
 static int sb_own_slot(sb_client* c, uint64_t deadline) {
   unsigned backoff = 20;
   for (;;) {
-    for (uint32_t i = 0; i < c->header->max_hosts; ++i) {
+    /* Read once per pass and checked (shared memory, see sb_load_directory). */
+    const uint64_t slots_at = __atomic_load_n(&c->header->host_slots_offset, __ATOMIC_RELAXED);
+    const uint32_t max_hosts = __atomic_load_n(&c->header->max_hosts, __ATOMIC_RELAXED);
+    if (!sb_in_segment(c->segment_size, slots_at, (uint64_t)max_hosts * sizeof(sb_host_slot)) ||
+        slots_at % SB_CACHE_LINE != 0) {
+      return SB_ERR_CORRUPT;
+    }
+    for (uint32_t i = 0; i < max_hosts; ++i) {
       if (sb_slot_lock(c, i, F_WRLCK) != 0) {
         if (errno == EAGAIN || errno == EACCES) continue;
         return SB_ERR_SYSTEM;
       }
-      sb_host_slot* slot =
-          (sb_host_slot*)(void*)(c->base + c->header->host_slots_offset + (uint64_t)i * sizeof(sb_host_slot));
+      sb_host_slot* slot = (sb_host_slot*)(void*)(c->base + slots_at + (uint64_t)i * sizeof(sb_host_slot));
       if (sb_load_u32(&slot->state) != SB_SLOT_FREE) {
         /* Its owner died and the daemon has not freed it yet. */
         sb_slot_lock(c, i, F_UNLCK);
