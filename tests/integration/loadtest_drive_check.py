@@ -8,6 +8,9 @@ KIND says which run FILE is:
   rate         --rate 60 --spacing constant --duration 2: exactly 120 arrivals planned
   ramp-behind  a ramp whose p99 bound (1 us) no step can meet: it stops after the first step
   ramp-ok      a ramp with a bound every step meets
+  stall        --rate 60 --spacing constant --duration 2 with the daemon SIGSTOPped for 0.3 s
+               mid-run: waited out (docs/protocol.md, "Noticing"), 120 arrivals all decided, the
+               stall counted and in the corrected latency
 
 Every kind: mode "drive", no refused record, decisions made, every arrival sent got a decision
 and was answered or abandoned (nothing unresolved), the clean-up was accepted, and the latency
@@ -91,6 +94,15 @@ def main():
         check(d["arrivals_planned"] == 120 and d["arrivals_sent"] == 120,
               f"60/s for 2 s, constant spacing: 120 arrivals ({d['arrivals_planned']}, {d['arrivals_sent']})")
         check(len(steps) == 1 and steps[0]["rate_per_s"] == 60, "one step at 60/s")
+    elif kind == "stall":
+        check(d["arrivals_planned"] == 120 and d["arrivals_sent"] == 120,
+              f"120 arrivals sent despite the stall ({d['arrivals_planned']}, {d['arrivals_sent']})")
+        check(d.get("daemon_stalls", 0) >= 1, f"the stall was noticed and waited out ({d.get('daemon_stalls')})")
+        # switchboardd's heartbeat (10 ms) is stale after 50 ms of the 0.3 s stop.
+        check(0.2 <= (d.get("longest_daemon_stall_s") or 0) < 5,
+              f"the wait lasted about the stop ({d.get('longest_daemon_stall_s')} s)")
+        check(e["latency_ns"]["max"] >= 0.2e9,
+              f"the stall is in the corrected latency (max {e['latency_ns']['max']} ns)")
     elif kind == "ramp-behind":
         check(d["rate_source"] == "ramp", f"rate source ramp ({d['rate_source']})")
         check(d["fell_behind"] is True, "a step fell behind")

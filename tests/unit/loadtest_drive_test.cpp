@@ -1,6 +1,6 @@
 // drive mode (tools/loadtest/drive.hpp) against an in-process shm::Server served by its own thread,
 // as switchboardd serves it: every arrival decided, the counts the agents' answers imply, latency
-// figures ordered, the daemon left empty, the ramp's stop, and the errors a user can cause.
+// figures ordered, the daemon left empty, the ramp's stop, a stalled daemon waited out (or given up on), and the errors a user can cause.
 // tests/integration/loadtest_drive.sh runs the same against the real switchboardd binary.
 
 #include <gtest/gtest.h>
@@ -104,6 +104,17 @@ class Daemon {
   Daemon& operator=(const Daemon&) = delete;
 
   [[nodiscard]] const std::string& name() const { return name_; }
+
+  // Stops serving altogether (no heartbeat, nothing applied) as a SIGSTOPped switchboardd does,
+  // then serves again: the segment and everything in it stay as they were.
+  void pause() {
+    stop_.store(true);
+    thread_.join();
+  }
+  void resume() {
+    stop_.store(false);
+    thread_ = std::thread([this] { server_->run(stop_); });
+  }
 
   // The daemon's statistics block, read through a client of its own once it has been refreshed
   // after everything sent so far was applied.
@@ -309,6 +320,89 @@ TEST(LoadtestDrive, InvalidOptionsAreRefusedBeforeAttaching) {
   o.rate_per_s = 10;
   o.ramp = RampOptions{1, 1, 1};
   EXPECT_EQ(drive(s, o).error().code, ErrorCode::config_invalid_value);
+}
+
+}  // namespace
+}  // namespace switchboard::loadtest
+
+namespace switchboard::loadtest {
+namespace {
+
+// docs/protocol.md, "Noticing": a daemon whose heartbeat stands still may be stalled, not dead.
+// 0.3 s without a heartbeat (switchboardd's 10 ms heartbeat is stale after 50 ms) is waited
+// out: the run finishes with every arrival decided and the daemon left empty, and the stall is
+// in the corrected latency, which is what the correction is for.
+TEST(LoadtestDriveStall, DaemonPausedShorterThanTheTimeoutIsWaitedOutAndEveryArrivalDecided) {
+  const Scenario s = load(R"(answer = { accept = 1, response_delay = { distribution = "constant", mean_s = 0.1 } })");
+  Daemon daemon(s.config);
+  DriveOptions o = options_for(daemon);
+  o.rate_per_s = 100;
+  o.spacing = ArrivalSpacing::constant;
+  o.duration_s = 1.0;
+  o.daemon_stall_timeout_ms = 3000;
+  std::thread pauser([&daemon] {
+    std::this_thread::sleep_for(300ms);
+    daemon.pause();
+    std::this_thread::sleep_for(300ms);
+    daemon.resume();
+  });
+  DriveFigures f;
+  Result<LoadTestResults> r = drive(s, o, &f);
+  pauser.join();
+  ASSERT_TRUE(r.has_value()) << r.error().message;
+  EXPECT_EQ(f.arrivals_sent, 100u);
+  EXPECT_EQ(f.arrivals_without_decision, 0u);
+  EXPECT_EQ(f.errors, 0u) << (f.error_samples.empty() ? "" : f.error_samples.front());
+  EXPECT_EQ(f.cleanup_errors, 0u);
+  EXPECT_EQ(r->overall.answered, 100u);
+  EXPECT_EQ(r->overall.completed, 100u);
+  EXPECT_GE(f.daemon_stalls, 1u);
+  // Noticed at the earliest 50 ms into the pause, over when it ends.
+  EXPECT_GE(f.longest_daemon_stall_s, 0.2);
+  EXPECT_LT(f.longest_daemon_stall_s, 3.0);
+  // Arrivals due during the pause were answered after it: their corrected latency holds the
+  // rest of the pause.
+  EXPECT_GE(r->engine_figures.latency_ns.max, 0.2e9);
+
+  const sb_stats after = daemon.stats();
+  EXPECT_EQ(after.agents, 0u);
+  EXPECT_EQ(after.live_items, 0u);
+}
+
+// A stall longer than --daemon-stall-timeout-ms is a daemon gone, as before: the run fails and
+// says why.
+TEST(LoadtestDriveStall, DaemonPausedLongerThanTheTimeoutIsGivenUpOn) {
+  const Scenario s = load(R"(answer = { accept = 1 })");
+  Daemon daemon(s.config);
+  DriveOptions o = options_for(daemon);
+  o.rate_per_s = 100;
+  o.duration_s = 2.0;
+  o.daemon_stall_timeout_ms = 100;
+  std::thread pauser([&daemon] {
+    std::this_thread::sleep_for(200ms);
+    daemon.pause();
+    std::this_thread::sleep_for(1500ms);
+    daemon.resume();
+  });
+  const auto started = std::chrono::steady_clock::now();
+  Result<LoadTestResults> r = drive(s, o);
+  const auto took = std::chrono::steady_clock::now() - started;
+  pauser.join();
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::config_io);
+  EXPECT_NE(r.error().message.find("--daemon-stall-timeout-ms"), std::string::npos) << r.error().message;
+  // Given up during the pause, not after it.
+  EXPECT_LT(took, 1500ms);
+}
+
+TEST(LoadtestDriveStall, NegativeStallTimeoutIsRefused) {
+  const Scenario s = load();
+  DriveOptions o;
+  o.segment = "/sb-drive-unit-no-such-segment";
+  o.daemon_stall_timeout_ms = -1;
+  Result<LoadTestResults> r = drive(s, o);
+  ASSERT_FALSE(r.has_value());
+  EXPECT_EQ(r.error().code, ErrorCode::config_invalid_value);
 }
 
 }  // namespace

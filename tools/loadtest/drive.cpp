@@ -3,6 +3,9 @@
 
 #include "drive.hpp"
 
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -117,6 +120,86 @@ std::uint64_t queue_depth(const sb_client* c, std::uint32_t index) {
   // Relaxed: a counter for display; every word is atomic on its own (docs/protocol.md).
   return __atomic_load_n(&depths[index], __ATOMIC_RELAXED);
 }
+
+// --- a stalled daemon ----------------------------------------------------------------------------
+
+// The generation of the ready segment now at `name`; 0 when there is none (no file at the name,
+// one still being laid out, one too short to hold a header).
+std::uint64_t generation_at(const std::string& name) {
+  const int fd = ::shm_open(name.c_str(), O_RDONLY, 0);
+  if (fd < 0) return 0;
+  std::uint64_t generation = 0;
+  struct stat st {};
+  if (::fstat(fd, &st) == 0 && st.st_size >= static_cast<off_t>(sizeof(sb_segment_header))) {
+    void* p = ::mmap(nullptr, sizeof(sb_segment_header), PROT_READ, MAP_SHARED, fd, 0);
+    if (p != MAP_FAILED) {
+      const auto* h = static_cast<const sb_segment_header*>(p);
+      // Acquire on state: pairs with the daemon's release of READY, after which the magic and
+      // the generation it wrote before are what it wrote.
+      if (__atomic_load_n(&h->state, __ATOMIC_ACQUIRE) == SB_SEGMENT_READY &&
+          h->magic == SB_SHM_MAGIC) {
+        generation = __atomic_load_n(&h->generation, __ATOMIC_RELAXED);
+      }
+      ::munmap(p, sizeof(sb_segment_header));
+    }
+  }
+  ::close(fd);
+  return generation;
+}
+
+// Waits out a daemon whose heartbeat stands still (docs/protocol.md, "Noticing"): a daemon
+// stopped by a debugger or SIGSTOP, descheduled, or stuck in a page fault is not dead. The
+// client says SB_ERR_DAEMON_GONE for a stale heartbeat without ending itself, so once the
+// heartbeat moves again the same client carries on; nothing was written by the call that said
+// so, and the caller repeats it. Each thread owns one for its own client.
+class StallWatch {
+ public:
+  StallWatch(sb_client* client, std::string segment, int timeout_ms)
+      : c_(client), segment_(std::move(segment)), timeout_ms_(timeout_ms) {}
+
+  // After the client said SB_ERR_DAEMON_GONE. nullopt: the daemon is beating again (or never
+  // stopped: the caller repeats its call, which says what is wrong now). Otherwise why it is gone
+  // for good: it is stopping, another daemon's segment is at the name, its heartbeat stood still
+  // longer than the timeout, or `stop` was set meanwhile.
+  std::optional<std::string> wait(const std::atomic<bool>* stop) {
+    const Clock::time_point since = Clock::now();
+    const Clock::time_point deadline = since + std::chrono::milliseconds(std::max(0, timeout_ms_));
+    const std::uint64_t mine = sb_client_segment_generation(c_);
+    const sb_segment_header* h = sb_client_header(c_);
+    ++stalls_;
+    for (;;) {
+      const int rc = sb_client_daemon_alive(c_);
+      const Clock::time_point now = Clock::now();
+      longest_ns_ = std::max(longest_ns_, ns_between(since, now));
+      if (rc != SB_ERR_DAEMON_GONE) return std::nullopt;
+      // Relaxed: one word, read for its own value; the daemon's last store of it is all it says.
+      if (h == nullptr || __atomic_load_n(&h->state, __ATOMIC_RELAXED) == SB_SEGMENT_STOPPING) {
+        return std::string("the daemon stopped");
+      }
+      const std::uint64_t at_name = generation_at(segment_);
+      if (at_name != 0 && at_name != mine) {
+        return "another daemon's segment is at " + segment_ + " (a restart: drive does not resync)";
+      }
+      // Relaxed: see Shared::stop.
+      if (stop != nullptr && stop->load(std::memory_order_relaxed)) return std::string("stopped");
+      if (now >= deadline) {
+        return "the daemon's heartbeat stood still for more than " + std::to_string(timeout_ms_) +
+               " ms (--daemon-stall-timeout-ms)";
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  }
+
+  [[nodiscard]] std::uint64_t stalls() const { return stalls_; }
+  [[nodiscard]] std::int64_t longest_ns() const { return longest_ns_; }
+
+ private:
+  sb_client* c_;
+  std::string segment_;
+  int timeout_ms_;
+  std::uint64_t stalls_ = 0;       // waits begun
+  std::int64_t longest_ns_ = 0;    // the longest, steady-clock ns
+};
 
 // --- the plan of arrivals ------------------------------------------------------------------------
 
@@ -302,17 +385,20 @@ struct Shared {
   std::vector<std::string> sender_error_samples;
   std::uint64_t sender_full_retries = 0;
   std::string sender_failure;  // a send that failed for good (the daemon went away)
+  std::uint64_t sender_stalls = 0;         // daemon stalls the sender waited out (StallWatch)
+  std::int64_t sender_longest_stall_ns = 0;
 };
 
 // --- the sender thread ---------------------------------------------------------------------------
 
 class Sender {
  public:
-  Sender(Shared& shared, const Scenario& s, const Directory& dir, sb_client* client,
-         std::int64_t time_base_ms, double compress, std::uint64_t seed, std::uint64_t item_base)
+  Sender(Shared& shared, const Scenario& s, const DriveOptions& o, const Directory& dir,
+         sb_client* client, std::int64_t time_base_ms, std::uint64_t seed, std::uint64_t item_base)
       : sh_(shared), s_(s), dir_(dir), c_(client), time_base_ms_(time_base_ms),
-        compress_(compress), rng_(seed), item_base_(item_base),
-        buffer_(sb_client_max_payload(client)) {
+        compress_(o.compress), rng_(seed), item_base_(item_base),
+        buffer_(sb_client_max_payload(client)),
+        stall_(client, o.segment, o.daemon_stall_timeout_ms) {
     for (const QueueTraffic& q : s_.queues) {
       std::vector<double> weights;
       double skills = 0.0;
@@ -344,6 +430,8 @@ class Sender {
       if ((i & 63) == 0) drain_replies();
     }
     drain_replies();
+    sh_.sender_stalls = stall_.stalls();
+    sh_.sender_longest_stall_ns = stall_.longest_ns();
     // Release: the counters above are final (pairs with the host's acquire).
     sh_.sender_done.store(true, std::memory_order_release);
   }
@@ -411,6 +499,17 @@ class Sender {
       sh_.sent[i].sent_ns.store(t, std::memory_order_release);
       const int rc = sb_client_send(c_, SB_REC_ITEM_ARRIVE, 0, i + 1, buffer_.data(), sb_enc_size(&e));
       if (rc == SB_OK) return true;
+      if (rc == SB_ERR_DAEMON_GONE) {
+        // A stall: the arrival goes out late, and its corrected latency counts the wait.
+        const std::optional<std::string> gone = stall_.wait(&sh_.stop);
+        if (!gone) continue;
+        // Relaxed: see Shared::stop. Asked to stop (a ramp step fell behind, the host failed):
+        // not a failure of its own.
+        if (!sh_.stop.load(std::memory_order_relaxed)) {
+          sh_.sender_failure = "sending an arrival: " + std::string(sb_strerror(rc)) + ": " + *gone;
+        }
+        return false;
+      }
       if (rc != SB_ERR_FULL) {
         sh_.sender_failure = std::string("sending an arrival: ") + sb_strerror(rc);
         return false;
@@ -449,6 +548,7 @@ class Sender {
   std::vector<std::vector<double>> skill_weights_;
   std::vector<double> skill_totals_;
   std::vector<std::vector<double>> attribute_totals_;
+  StallWatch stall_;
 };
 
 // --- the host: agents, decisions, answers --------------------------------------------------------
@@ -507,7 +607,7 @@ class Host {
         sender_slot_(sender_slot), sender_client_(sender_client), time_base_ms_(time_base_ms),
         rng_(seed), item_base_(item_base), agent_base_(agent_base), plan_(plan), st_(stats),
         buffer_(sb_client_max_payload(host)), items_(sh_.plan.size()),
-        step_latency_(plan.steps.size()) {
+        step_latency_(plan.steps.size()), stall_(host, o.segment, o.daemon_stall_timeout_ms) {
     for (std::uint32_t g = 0; g < s_.groups.size(); ++g) {
       for (std::uint32_t k = 0; k < s_.groups[g].count; ++k) agents_.push_back({g, k});
     }
@@ -599,6 +699,10 @@ class Host {
       for (int k = 0; k < 256; ++k) {
         const int rc = sb_client_poll(c_, &m);
         if (rc == SB_EMPTY) break;
+        if (rc == SB_ERR_DAEMON_GONE) {
+          if (auto gone = stall_.wait(nullptr)) return daemon_gone(rc, *gone);
+          break;
+        }
         if (rc != SB_OK) return Error{ErrorCode::config_io, std::string("switchboardd: ") + sb_strerror(rc)};
         handle(m, now_ns());
         busy = true;
@@ -707,6 +811,7 @@ class Host {
   }
 
   [[nodiscard]] std::uint64_t sent_total() const { return sent_total_; }
+  [[nodiscard]] const StallWatch& stalls() const { return stall_; }
   [[nodiscard]] std::uint64_t host_events() const { return host_events_measured_; }
 
  private:
@@ -720,6 +825,10 @@ class Host {
   double scenario_s(std::int64_t ns) const { return static_cast<double>(ns) / 1e9 * o_.compress; }
   sb_id item_id(std::uint32_t i) const { return sb_id_number(item_base_ + i); }
   sb_id agent_id(std::uint32_t a) const { return sb_id_number(agent_base_ + a); }
+
+  static Error daemon_gone(int rc, const std::string& why) {
+    return Error{ErrorCode::config_io, "switchboardd: " + std::string(sb_strerror(rc)) + ": " + why};
+  }
 
   void push(Timer t) {
     t.order = ++timer_order_;
@@ -756,6 +865,11 @@ class Host {
       ledger_[seq - 1].sent_ns = t;
       const int rc = sb_client_send(c_, type, flags, seq, buffer_.data(), sb_enc_size(&e));
       if (rc == SB_OK) break;
+      if (rc == SB_ERR_DAEMON_GONE) {
+        // A stall: the record goes out late (its lag and the latencies it causes count it).
+        if (auto gone = stall_.wait(nullptr)) return daemon_gone(rc, *gone);
+        continue;
+      }
       if (rc != SB_ERR_FULL) return Error{ErrorCode::config_io, std::string("switchboardd: ") + sb_strerror(rc)};
       ++full_retries_;
       sb_message m;
@@ -790,6 +904,8 @@ class Host {
           return Error{ErrorCode::config_io, "switchboardd did not acknowledge within 10 s"};
         }
         std::this_thread::sleep_for(std::chrono::microseconds(50));
+      } else if (rc == SB_ERR_DAEMON_GONE) {
+        if (auto gone = stall_.wait(nullptr)) return daemon_gone(rc, *gone);
       } else {
         return Error{ErrorCode::config_io, std::string("switchboardd: ") + sb_strerror(rc)};
       }
@@ -1264,6 +1380,7 @@ class Host {
   std::uint64_t first_of_step_ = 0;
   double sustained_rate_ = 0.0;
   bool fell_behind_ = false;
+  StallWatch stall_;
 };
 
 std::int64_t realtime_ms() {
@@ -1305,6 +1422,7 @@ Result<LoadTestResults> drive(const Scenario& scenario, const DriveOptions& opti
     return invalid("--duration and --drain must not be negative");
   }
   if (!(options.max_p99_ms > 0.0)) return invalid("--max-p99-ms must be positive");
+  if (options.daemon_stall_timeout_ms < 0) return invalid("--daemon-stall-timeout-ms must not be negative");
   const std::uint64_t seed = options.seed.value_or(scenario.seed);
   Rng plan_rng(replication_seed(seed, 0));
   Result<Plan> planned = make_plan(scenario, options, plan_rng);
@@ -1366,7 +1484,7 @@ Result<LoadTestResults> drive(const Scenario& scenario, const DriveOptions& opti
 
   // Time 0 of the run, a little ahead so that the sender thread is up before the first arrival.
   shared.start = Clock::now() + std::chrono::milliseconds(20);
-  Sender sender(shared, s, dir.value(), sender_client->get(), time_base_ms, options.compress,
+  Sender sender(shared, s, options, dir.value(), sender_client->get(), time_base_ms,
                 replication_seed(seed, 2), item_base);
   std::thread sender_thread([&sender] { sender.run(); });
   std::optional<Error> failure = host.run();
@@ -1409,6 +1527,11 @@ Result<LoadTestResults> drive(const Scenario& scenario, const DriveOptions& opti
   f.steps = plan.steps;
   f.sustained_rate_per_s = host.sustained_rate();
   f.fell_behind = host.fell_behind();
+  // Both threads notice a stall on their own client; the host polls all the time, so its count
+  // is the run's unless the sender alone ran into one (a full ring).
+  f.daemon_stalls = std::max(host.stalls().stalls(), shared.sender_stalls);
+  f.longest_daemon_stall_s =
+      static_cast<double>(std::max(host.stalls().longest_ns(), shared.sender_longest_stall_ns)) / 1e9;
 
   stats.errors = f.errors;
   stats.events = f.events_sent;

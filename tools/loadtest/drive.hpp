@@ -80,6 +80,11 @@ struct DriveOptions {
   // the step ended.
   double max_p99_ms = 10.0;
   int attach_timeout_ms = 5000;
+  // How long a daemon whose heartbeat stands still is waited for before drive gives up on it
+  // (docs/protocol.md, "Noticing": a stalled daemon is not a dead one). While no other daemon's
+  // segment is at the name and the daemon is not stopping, drive waits; when the heartbeat moves
+  // again it carries on, and the stall shows in the corrected latency. 0: give up at once.
+  int daemon_stall_timeout_ms = 5000;
   std::function<void(const DriveProgress&)> on_progress;  // optional, about every 200 ms
 };
 
@@ -132,6 +137,10 @@ struct DriveFigures {
   // (false: the ramp ran out of steps or time first, so the limit is higher).
   double sustained_rate_per_s = 0.0;
   bool fell_behind = false;
+  // Stalls of the daemon waited out (its heartbeat stood still, then moved again:
+  // DriveOptions::daemon_stall_timeout_ms), and the longest wait, wall seconds.
+  std::uint64_t daemon_stalls = 0;
+  double longest_daemon_stall_s = 0.0;
 };
 
 // Attaches to the daemon at options.segment, registers the scenario's agents, runs the traffic,

@@ -42,6 +42,7 @@ struct DriveSettings {
   double drain_s = 10.0;
   double max_p99_ms = 10.0;
   int attach_timeout_ms = 5000;
+  int daemon_stall_timeout_ms = 5000;
   std::string out_dir;
   std::string json_path;
   std::string csv_path;
@@ -105,7 +106,9 @@ nlohmann::json to_json(const DriveFigures& f) {
           {"send_lag_ns", to_json(f.send_lag_ns)},
           {"steps", steps},
           {"sustained_rate_per_s", number(f.sustained_rate_per_s)},
-          {"fell_behind", f.fell_behind}};
+          {"fell_behind", f.fell_behind},
+          {"daemon_stalls", f.daemon_stalls},
+          {"longest_daemon_stall_s", number(f.longest_daemon_stall_s)}};
 }
 
 std::string num(double v) {
@@ -152,6 +155,8 @@ std::string to_csv(const DriveFigures& f) {
     row("step", "sustained", i, s.evaluated ? (s.sustained ? "1" : "0") : "", "bool");
   }
   row("", "sustained_rate_per_s", "", num(f.sustained_rate_per_s), "1/s");
+  row("", "daemon_stalls", "", std::to_string(f.daemon_stalls), "count");
+  row("", "longest_daemon_stall_s", "", num(f.longest_daemon_stall_s), "s");
   return out;
 }
 
@@ -197,6 +202,12 @@ std::string drive_summary(const DriveFigures& f) {
     }
     std::snprintf(buf, sizeof buf, "  highest rate sustained: %.1f/s%s\n", f.sustained_rate_per_s,
                   f.fell_behind ? "" : " (no step fell behind: the limit is higher)");
+    out += buf;
+  }
+  if (f.daemon_stalls > 0) {
+    std::snprintf(buf, sizeof buf,
+                  "  daemon stalls waited out: %" PRIu64 " (longest %.3f s; its heartbeat stood still, then moved again)\n",
+                  f.daemon_stalls, f.longest_daemon_stall_s);
     out += buf;
   }
   for (const std::string& e : f.error_samples) out += "  error: " + e + "\n";
@@ -268,6 +279,7 @@ int run_drive(const DriveSettings& o) {
   options.drain_s = o.drain_s;
   options.max_p99_ms = o.max_p99_ms;
   options.attach_timeout_ms = o.attach_timeout_ms;
+  options.daemon_stall_timeout_ms = o.daemon_stall_timeout_ms;
 
   std::string json_path = o.json_path;
   std::string csv_path = o.csv_path;
@@ -334,7 +346,7 @@ int run_drive(const DriveSettings& o) {
   }
   if (!html_path.empty()) {
     std::ostringstream html;
-    write_html_report(*results, html);
+    write_html_report(*results, &figures, html);
     write(html_path, "HTML report", write_text_file(html_path, html.str()));
   }
   if (figures.errors > 0) {
@@ -383,6 +395,10 @@ DriveCommand add_drive_command(CLI::App& app) {
       ->check(CLI::PositiveNumber);
   cmd->add_option("--attach-timeout-ms", o->attach_timeout_ms,
                   "how long to wait for the daemon's segment (default 5000)");
+  cmd->add_option("--daemon-stall-timeout-ms", o->daemon_stall_timeout_ms,
+                  "how long to wait for a daemon whose heartbeat stands still (stopped, "
+                  "descheduled) before giving up on it (default 5000; 0: give up at once)")
+      ->check(CLI::NonNegativeNumber);
   cmd->add_option("--out", o->out_dir,
                   "directory for results.json, results.csv and report.html (created if needed)");
   cmd->add_option("--json", o->json_path, "write the figures as JSON to this file");
