@@ -1,5 +1,6 @@
 // The load tester's HTML report (tools/loadtest/html_report.hpp): one self-contained, well-formed
-// page with the summary tables and six captioned charts; the comparison puts two runs side by side.
+// page with the summary tables and six captioned charts; the comparison puts two runs side by side;
+// a drive-mode run is described as one (its latency definition, its own section, no simulator).
 
 #include "switchboard/loadtest/html_report.hpp"
 
@@ -8,6 +9,7 @@
 #include <sstream>
 #include <string>
 
+#include "loadtest_sample_drive.hpp"
 #include "loadtest_sample_results.hpp"
 #include "xml_well_formed.hpp"
 
@@ -26,6 +28,12 @@ int count_of(const std::string& text, const std::string& needle) {
 std::string report(const LoadTestResults& r) {
   std::ostringstream out;
   write_html_report(r, out);
+  return out.str();
+}
+
+std::string drive_report(const LoadTestResults& r, const DriveFigures* f) {
+  std::ostringstream out;
+  write_html_report(r, f, out);
   return out.str();
 }
 
@@ -157,6 +165,82 @@ TEST(LoadtestHtmlComparison, LatencyBucketsOfDifferentRangesShareBins) {
   EXPECT_EQ(count_of(svg, ", B: highest capacity: kernel: "), 12);
   // A's 256..512 ns bucket (500 of 9,000 decisions) lies in the 0.2 to 0.5 µs bin.
   EXPECT_NE(svg.find("<title>0.2 to 0.5, A: round robin: kernel: 5.6%</title>"), std::string::npos);
+}
+
+// docs/load-testing.md, "Report": what a planner reads about queueing and occupancy is what the
+// simulator measures.
+TEST(LoadtestHtmlReport, QueueingAndOccupancyAreNamedAsMeasured) {
+  const std::string html = report(test::sample_results());
+  EXPECT_NE(html.find("<th scope=\"row\">Queued on arrival (not offered at once)</th>"), std::string::npos);
+  EXPECT_NE(html.find("<dt>Queued on arrival</dt>"), std::string::npos);
+  EXPECT_EQ(html.find("Chance of waiting at all"), std::string::npos);
+  // Occupancy: busy with any item over logged-on time, not units in use while available.
+  EXPECT_NE(html.find("Busy time over logged-on time of each group&#39;s agents"), std::string::npos)
+      << html.substr(html.find("Occupancy per agent group"), 2000);
+  EXPECT_NE(html.find("not counted per unit of capacity in use"), std::string::npos);
+  EXPECT_EQ(html.find("while agents were on shift and available"), std::string::npos);
+  // A simulation has no drive section.
+  EXPECT_EQ(html.find("id=\"drive\""), std::string::npos);
+}
+
+TEST(LoadtestHtmlReport, DriveRunHasDrivesCaptionsAndSectionAndNotTheSimulators) {
+  const LoadTestResults r = test::sample_drive_results();
+  const DriveFigures f = test::sample_drive_figures();
+  const std::string html = drive_report(r, &f);
+  const test::XmlCheck check = test::check_xml(html, true);
+  ASSERT_TRUE(check.ok()) << check.error;
+  expect_self_contained(html);
+  EXPECT_EQ(check.count("svg"), 6);
+  EXPECT_EQ(check.count("figcaption"), 6);
+
+  // The latency caption and definition are drive mode's: receipt minus intended send.
+  EXPECT_NE(html.find("Corrected for coordinated omission"), std::string::npos);
+  EXPECT_NE(html.find("corrected median 41.0 µs, 99th 310.0 µs, 99.9th 2.50 ms, longest 310.0 ms; "
+                      "uncorrected (receipt − actual send) median 23.0 µs"),
+            std::string::npos);
+  EXPECT_NE(html.find("<dt>Send lag</dt>"), std::string::npos);
+  EXPECT_NE(html.find("<dt>Uncorrected latency</dt>"), std::string::npos);
+  EXPECT_NE(html.find("<th scope=\"row\">Decision latency, corrected, 99th percentile</th><td>310.0 µs</td>"),
+            std::string::npos);
+  EXPECT_EQ(html.find("Wall time from handing the engine"), std::string::npos);
+  EXPECT_EQ(html.find("from being handed the events of one instant"), std::string::npos);
+  // The latency chart draws the uncorrected latency beside the corrected.
+  EXPECT_NE(html.find(">corrected (receipt − intended send)</text>"), std::string::npos);
+  EXPECT_NE(html.find(">uncorrected (receipt − actual send)</text>"), std::string::npos);
+  // Nothing of the simulator or of replications.
+  EXPECT_EQ(html.find("id=\"simulator\""), std::string::npos);
+  EXPECT_EQ(html.find("Simulated items per second"), std::string::npos);
+  EXPECT_EQ(html.find("Replications"), std::string::npos);
+  EXPECT_EQ(html.find("<th scope=\"row\">Confidence intervals</th>"), std::string::npos);
+  EXPECT_NE(html.find("<h2 id=\"engine\">The daemon (switchboardd)</h2>"), std::string::npos);
+
+  // Drive mode's own section: rates, latencies, send lag, the ramp's steps and its result.
+  EXPECT_NE(html.find("<h2 id=\"drive\">Drive mode against switchboardd</h2>"), std::string::npos);
+  EXPECT_NE(html.find("<th scope=\"row\">Target arrival rate</th><td class=\"text\">200/s</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<th scope=\"row\">Achieved arrival rate (arrivals sent / their span)</th>"
+                      "<td class=\"text\">198/s</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<th scope=\"row\">Daemon stalls waited out (longest)</th>"
+                      "<td class=\"text\">1 (0.31 s)</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<th scope=\"row\">Median</th><td>41.0 µs</td><td>23.0 µs</td><td>3.00 µs</td>"),
+            std::string::npos);
+  EXPECT_NE(html.find("<caption>Ramp steps</caption>"), std::string::npos);
+  EXPECT_EQ(count_of(html, "<td class=\"text\">sustained</td>"), 2);
+  EXPECT_EQ(count_of(html, "<td class=\"text\">fell behind</td>"), 1);
+  EXPECT_NE(html.find("<td>42.0 ms</td><td>35</td><td class=\"text\">fell behind</td>"), std::string::npos);
+  EXPECT_NE(html.find("Highest rate sustained: <strong>200/s</strong> (the next step fell behind)."),
+            std::string::npos);
+}
+
+TEST(LoadtestHtmlReport, DriveRunWithoutItsOwnFiguresStillUsesDrivesDefinitions) {
+  const std::string html = drive_report(test::sample_drive_results(), nullptr);
+  ASSERT_TRUE(test::check_xml(html, true).ok());
+  EXPECT_NE(html.find("Corrected for coordinated omission"), std::string::npos);
+  EXPECT_EQ(html.find("Wall time from handing the engine"), std::string::npos);
+  EXPECT_EQ(html.find("id=\"simulator\""), std::string::npos);
+  EXPECT_EQ(html.find("id=\"drive\""), std::string::npos);
 }
 
 }  // namespace

@@ -5,8 +5,10 @@
 #include <cstdio>
 #include <limits>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "drive.hpp"
 #include "switchboard/loadtest/svg_chart.hpp"
 
 namespace switchboard::loadtest {
@@ -122,6 +124,8 @@ void write_table(std::string& out, const std::string& caption, const std::vector
   out += "</tbody></table></div>\n";
 }
 
+std::string text_cell(const std::string& text) { return "<td class=\"text\">" + escape_xml(text) + "</td>"; }
+
 std::string threshold_name(double t) { return format_number(t, t == std::floor(t) ? 0 : 1) + " s"; }
 
 // --- The figures of one queue, one group, the engine ----------------------------------------
@@ -148,7 +152,7 @@ std::vector<Row> queue_rows(const std::vector<const QueueFigures*>& columns,
   }
   rows.push_back(row("Average speed of answer (mean wait of the answered)",
                      [](const QueueFigures& q) { return estimate_cell(q.asa_s, Unit::seconds); }));
-  rows.push_back(row("Chance of waiting at all", [](const QueueFigures& q) {
+  rows.push_back(row("Queued on arrival (not offered at once)", [](const QueueFigures& q) {
     return estimate_cell(q.probability_of_wait, Unit::fraction);
   }));
   rows.push_back(row("Abandonment rate", [](const QueueFigures& q) {
@@ -205,15 +209,24 @@ std::vector<Row> engine_rows(const std::vector<const LoadTestResults*>& runs) {
     for (const LoadTestResults* run : runs) r.cells.push_back(cell_of(run->engine_figures));
     rows.push_back(std::move(r));
   };
-  row("Events applied", [](const EngineFigures& e) { return count_cell(e.events); });
+  // Drive mode: records sent to the daemon and rates over the run's wall time (arrivals and
+  // drain), the latency corrected for coordinated omission.
+  const bool drive = runs.front()->mode == "drive";
+  const std::string per_wall = drive ? " (over the run's wall time)" : "";
+  const std::string latency = drive ? "Decision latency, corrected, " : "Decision latency, ";
+  row(drive ? "Events sent (arrivals and the agents' answers)" : "Events applied",
+      [](const EngineFigures& e) { return count_cell(e.events); });
   row("Decisions made", [](const EngineFigures& e) { return count_cell(e.decisions); });
-  row("Refused events (errors)", [](const EngineFigures& e) { return count_cell(e.errors); });
-  row("Decisions per second", [](const EngineFigures& e) { return estimate_cell(e.decisions_per_s, Unit::per_second); });
-  row("Events per second", [](const EngineFigures& e) { return estimate_cell(e.events_per_s, Unit::per_second); });
-  row("Decision latency, median", [](const EngineFigures& e) { return value_cell(e.latency_ns.p50, Unit::nanoseconds); });
-  row("Decision latency, 99th percentile", [](const EngineFigures& e) { return value_cell(e.latency_ns.p99, Unit::nanoseconds); });
-  row("Decision latency, 99.9th percentile", [](const EngineFigures& e) { return value_cell(e.latency_ns.p999, Unit::nanoseconds); });
-  row("Decision latency, longest", [](const EngineFigures& e) { return value_cell(e.latency_ns.max, Unit::nanoseconds); });
+  row(drive ? "Refused records (errors)" : "Refused events (errors)",
+      [](const EngineFigures& e) { return count_cell(e.errors); });
+  row("Decisions per second" + per_wall,
+      [](const EngineFigures& e) { return estimate_cell(e.decisions_per_s, Unit::per_second); });
+  row("Events per second" + per_wall,
+      [](const EngineFigures& e) { return estimate_cell(e.events_per_s, Unit::per_second); });
+  row(latency + "median", [](const EngineFigures& e) { return value_cell(e.latency_ns.p50, Unit::nanoseconds); });
+  row(latency + "99th percentile", [](const EngineFigures& e) { return value_cell(e.latency_ns.p99, Unit::nanoseconds); });
+  row(latency + "99.9th percentile", [](const EngineFigures& e) { return value_cell(e.latency_ns.p999, Unit::nanoseconds); });
+  row(latency + "longest", [](const EngineFigures& e) { return value_cell(e.latency_ns.max, Unit::nanoseconds); });
   return rows;
 }
 
@@ -229,6 +242,97 @@ std::vector<Row> simulator_rows(const std::vector<const LoadTestResults*>& runs)
   row("Items simulated (warm-up included)", [](const SimulatorFigures& s) { return count_cell(s.items); });
   row("Simulated items per second of one thread", [](const SimulatorFigures& s) { return value_cell(s.items_per_s, Unit::per_second); });
   return rows;
+}
+
+// --- Drive mode ------------------------------------------------------------------------------
+
+std::string text_row(const std::string& name, const std::string& text) {
+  return "<tr><th scope=\"row\">" + escape_xml(name) + "</th><td class=\"text\">" + escape_xml(text) +
+         "</td></tr>\n";
+}
+
+std::string step_judgement(const DriveStep& step) {
+  if (!step.evaluated) return "not judged (the run ended first)";
+  return step.sustained ? "sustained" : "fell behind";
+}
+
+// Drive mode's own figures (drive.hpp, DriveFigures; docs/load-testing.md, "Drive mode").
+void write_drive_section(std::string& out, const DriveFigures& f) {
+  out += "<h2 id=\"drive\">Drive mode against switchboardd</h2>\n";
+  out += "<div class=\"table-wrap\"><table>\n<thead><tr><th scope=\"col\">Figure</th>"
+         "<th scope=\"col\">Value</th></tr></thead>\n<tbody>\n";
+  const std::string source = f.rate_source == "ramp"   ? "a ramp (--ramp)"
+                             : f.rate_source == "rate" ? "a fixed rate (--rate)"
+                                                       : "the scenario's rates, compressed";
+  out += text_row("Daemon segment", f.segment);
+  out += text_row("Arrival rate from", source);
+  out += text_row("Arrival spacing", f.spacing);
+  out += text_row("Time compression (scenario seconds per wall second)", format_number(f.compress, 2));
+  out += text_row("Target arrival rate", format(f.target_rate_per_s, Unit::per_second));
+  out += text_row("Achieved arrival rate (arrivals sent / their span)", format(f.arrivals_per_s, Unit::per_second));
+  out += text_row("Arrivals planned", format(static_cast<double>(f.arrivals_planned), Unit::count));
+  out += text_row("Arrivals sent", format(static_cast<double>(f.arrivals_sent), Unit::count));
+  out += text_row("Arrivals without any decision", format(static_cast<double>(f.arrivals_without_decision), Unit::count));
+  out += text_row("Arrivals lasted (wall time)", format_seconds(f.duration_s));
+  out += text_row("Run wall time (arrivals and drain)", format_seconds(f.run_wall_s));
+  out += text_row("Events sent (of them by the agents' host)",
+                  format(static_cast<double>(f.events_sent), Unit::count) + " (" +
+                      format(static_cast<double>(f.host_events_sent), Unit::count) + ")");
+  out += text_row("Decisions received", format(static_cast<double>(f.decisions), Unit::count));
+  out += text_row("Decisions per second of wall time", format(f.decisions_per_s, Unit::per_second));
+  out += text_row("Refused records (errors)", format(static_cast<double>(f.errors), Unit::count));
+  out += text_row("Refused clean-up records", format(static_cast<double>(f.cleanup_errors), Unit::count));
+  out += text_row("Sends retried because a ring was full", format(static_cast<double>(f.ring_full_retries), Unit::count));
+  out += text_row("Daemon stalls waited out (longest)",
+                  format(static_cast<double>(f.daemon_stalls), Unit::count) +
+                      (f.daemon_stalls > 0 ? " (" + format_seconds(f.longest_daemon_stall_s) + ")" : ""));
+  out += "</tbody></table></div>\n";
+  for (const std::string& e : f.error_samples) {
+    out += "<p class=\"warning\">The daemon refused a record: " + escape_xml(e) + "</p>\n";
+  }
+
+  std::vector<Row> rows;
+  const std::vector<const Percentiles*> columns{&f.latency_ns, &f.latency_uncorrected_ns, &f.send_lag_ns};
+  auto row = [&](std::string name, auto cell_of) {
+    Row r{std::move(name), {}};
+    for (const Percentiles* p : columns) r.cells.push_back(cell_of(*p));
+    rows.push_back(std::move(r));
+  };
+  row("Median", [](const Percentiles& p) { return value_cell(p.p50, Unit::nanoseconds); });
+  row("90th percentile", [](const Percentiles& p) { return value_cell(p.p90, Unit::nanoseconds); });
+  row("99th percentile", [](const Percentiles& p) { return value_cell(p.p99, Unit::nanoseconds); });
+  row("99.9th percentile", [](const Percentiles& p) { return value_cell(p.p999, Unit::nanoseconds); });
+  row("Longest", [](const Percentiles& p) { return value_cell(p.max, Unit::nanoseconds); });
+  row("Mean", [](const Percentiles& p) { return value_cell(p.mean, Unit::nanoseconds); });
+  row("Samples", [](const Percentiles& p) { return count_cell(p.count); });
+  write_table(out, "Latency and send lag",
+              {"Decision latency, corrected (receipt − intended send)",
+               "Decision latency, uncorrected (receipt − actual send)",
+               "Send lag (actual − intended send, every record)"},
+              rows, false);
+
+  out += "<div class=\"table-wrap\"><table>\n<caption>" +
+         escape_xml(f.rate_source == "ramp" ? "Ramp steps" : "The run as one step") +
+         "</caption>\n<thead><tr><th scope=\"col\">Step</th><th scope=\"col\">Wall seconds</th>"
+         "<th scope=\"col\">Target rate</th><th scope=\"col\">Arrivals</th>"
+         "<th scope=\"col\">Decisions</th><th scope=\"col\">Corrected p99</th>"
+         "<th scope=\"col\">Backlog at its end</th><th scope=\"col\">Judgement</th></tr></thead>\n<tbody>\n";
+  for (std::size_t k = 0; k < f.steps.size(); ++k) {
+    const DriveStep& step = f.steps[k];
+    out += "<tr><th scope=\"row\">" + std::to_string(k + 1) + "</th>" +
+           text_cell(format_number(step.start_s, 2) + " – " + format_number(step.end_s, 2)) +
+           cell_html(value_cell(step.rate_per_s, Unit::per_second)) + cell_html(count_cell(step.arrivals)) +
+           cell_html(count_cell(step.decisions)) + cell_html(value_cell(step.latency_ns.p99, Unit::nanoseconds)) +
+           cell_html(count_cell(step.backlog_at_end)) + text_cell(step_judgement(step)) + "</tr>\n";
+  }
+  out += "</tbody></table></div>\n";
+  if (f.rate_source == "ramp") {
+    out += "<p>Highest rate sustained: <strong>" + escape_xml(format(f.sustained_rate_per_s, Unit::per_second)) +
+           "</strong>" +
+           (f.fell_behind ? " (the next step fell behind)."
+                          : " (no step fell behind: the limit is higher than the ramp went).") +
+           "</p>\n";
+  }
 }
 
 // --- Charts ---------------------------------------------------------------------------------
@@ -259,7 +363,10 @@ svg::LineSeries depth_series(const std::string& name, const TimeSeries& ts) {
 struct Run {
   std::string label;  // "" in a single report
   const LoadTestResults* results;
+  const DriveFigures* drive = nullptr;  // drive mode's own figures, when given
 };
+
+bool is_drive(const Run& run) { return run.results->mode == "drive"; }
 
 std::string series_name(const Run& run, const std::string& what) {
   if (run.label.empty()) return what;
@@ -285,9 +392,13 @@ std::string depth_chart(const std::vector<Run>& runs) {
 std::string depth_caption(const std::vector<Run>& runs) {
   const LoadTestResults& r = *runs.front().results;
   std::string text =
-      "Customers waiting in queue (not yet offered to an agent), sampled every " +
-      format_seconds(r.overall.depth.step_s) + " of simulated time and averaged over the " +
-      std::to_string(r.replications) + " replications";
+      r.mode == "drive"
+          ? "Customers waiting in the daemon's queues (not yet offered to an agent), read from its "
+            "statistics block every " + format_seconds(r.overall.depth.step_s) +
+                " of scenario time (the block is refreshed about every 100 ms of wall time)"
+          : "Customers waiting in queue (not yet offered to an agent), sampled every " +
+                format_seconds(r.overall.depth.step_s) + " of simulated time and averaged over the " +
+                std::to_string(r.replications) + " replications";
   if (r.warmup_s > 0) text += "; the first " + format_seconds(r.warmup_s) + " are the warm-up, not measured";
   if (runs.size() == 1 && r.queues.size() > kMaxDepthLines) text += "; per-queue depths are in the CSV";
   return text + ".";
@@ -399,9 +510,13 @@ std::string occupancy_chart(const std::vector<Run>& runs) {
 
 std::string occupancy_caption(const std::vector<Run>& runs) {
   const LoadTestResults& r = *runs.front().results;
-  return "Share of each group's staffed time spent on work (from assignment to completion, plus "
-         "wrap-up), per unit of capacity, while agents were on shift and available; mean over the " +
-         std::to_string(r.replications) + " replications, whiskers the " +
+  std::string text =
+      "Busy time over logged-on time of each group's agents. Busy: holding at least one assigned "
+      "item (from assignment to completion) or in the wrap-up after one; an agent with several "
+      "slots is busy with any work at all, not counted per unit of capacity in use. Logged on: in "
+      "the presence that takes work, or busy";
+  if (r.mode == "drive") return text + "; one run, no confidence interval.";
+  return text + "; mean over the " + std::to_string(r.replications) + " replications, whiskers the " +
          format_number(r.confidence_level * 100.0, 0) + "% confidence interval.";
 }
 
@@ -464,6 +579,29 @@ std::vector<double> rebin_shares(const Histogram& h, const std::vector<double>& 
   return shares;
 }
 
+// One histogram of a latency chart: its legend name and its buckets (nanoseconds).
+struct LatencySeries {
+  std::string name;
+  const Histogram* ns;
+};
+
+// The series of the latency chart: the engine's figures of each run; a drive run's uncorrected
+// latency beside its corrected one.
+std::vector<LatencySeries> latency_series(const std::vector<Run>& runs) {
+  std::vector<LatencySeries> out;
+  for (const Run& run : runs) {
+    const EngineFigures& e = run.results->engine_figures;
+    if (is_drive(run) && run.drive != nullptr) {
+      out.push_back({series_name(run, "corrected (receipt − intended send)"), &e.latency_histogram_ns});
+      out.push_back({series_name(run, "uncorrected (receipt − actual send)"),
+                     &run.drive->latency_uncorrected_histogram_ns});
+    } else {
+      out.push_back({series_name(run, e.engine), &e.latency_histogram_ns});
+    }
+  }
+  return out;
+}
+
 std::string latency_chart(const std::vector<Run>& runs) {
   svg::Histogram chart;
   chart.title = "Decision latency";
@@ -476,19 +614,17 @@ std::string latency_chart(const std::vector<Run>& runs) {
     for (double& e : us.edges) e /= 1000.0;
     return us;
   };
+  const std::vector<LatencySeries> series = latency_series(runs);
   bool same_edges = true;
-  for (const Run& run : runs) {
-    same_edges = same_edges && run.results->engine_figures.latency_histogram_ns.edges ==
-                                   runs.front().results->engine_figures.latency_histogram_ns.edges;
-  }
+  for (const LatencySeries& l : series) same_edges = same_edges && l.ns->edges == series.front().ns->edges;
   if (same_edges) {
-    chart.edges = in_us(runs.front().results->engine_figures.latency_histogram_ns).edges;
+    chart.edges = in_us(*series.front().ns).edges;
   } else {
-    // Shared bins: 1, 2 and 5 times the powers of ten, covering every run's buckets.
+    // Shared bins: 1, 2 and 5 times the powers of ten, covering every series' buckets.
     double lo = std::numeric_limits<double>::infinity();
     double hi = 0.0;
-    for (const Run& run : runs) {
-      const Histogram us = in_us(run.results->engine_figures.latency_histogram_ns);
+    for (const LatencySeries& l : series) {
+      const Histogram us = in_us(*l.ns);
       if (us.edges.size() < 2) continue;
       lo = std::min(lo, std::max(us.edges.front(), 1e-3));
       hi = std::max(hi, us.edges.back());
@@ -504,25 +640,39 @@ std::string latency_chart(const std::vector<Run>& runs) {
       }
     }
   }
-  for (const Run& run : runs) {
-    const Histogram us = in_us(run.results->engine_figures.latency_histogram_ns);
-    chart.series.push_back({series_name(run, run.results->engine_figures.engine),
-                            rebin_shares(us, chart.edges), {}, {}});
+  for (const LatencySeries& l : series) {
+    chart.series.push_back({l.name, rebin_shares(in_us(*l.ns), chart.edges), {}, {}});
   }
   return svg::render(chart);
 }
 
+std::string latency_figures(const Percentiles& p) {
+  return "median " + format(p.p50, Unit::nanoseconds) + ", 99th " + format(p.p99, Unit::nanoseconds) +
+         ", 99.9th " + format(p.p999, Unit::nanoseconds) + ", longest " + format(p.max, Unit::nanoseconds);
+}
+
 std::string latency_caption(const std::vector<Run>& runs) {
+  if (runs.size() == 1 && is_drive(runs.front())) {
+    const Run& run = runs.front();
+    std::string text =
+        "Time from the moment the record that caused a decision was due to be sent (its intended "
+        "send time, fixed before the run) to the moment the host received the decision, on the "
+        "steady clock of this machine, against switchboardd through shared memory. Corrected for "
+        "coordinated omission: a record that left late (the sender fell behind, a ring was full, "
+        "the daemon stalled) counts its lateness; corrected " +
+        latency_figures(run.results->engine_figures.latency_ns);
+    if (run.drive != nullptr) {
+      text += "; uncorrected (receipt − actual send) " + latency_figures(run.drive->latency_uncorrected_ns);
+    }
+    return text + ".";
+  }
   std::string text =
       "Wall time from handing the engine the events of one simulated instant to its decisions "
       "(every decision of a batch gets the batch's time), on this machine";
   for (const Run& run : runs) {
     const EngineFigures& e = run.results->engine_figures;
-    text += "; " + (run.label.empty() ? std::string() : run.label + ": ") + e.engine + " median " +
-            format(e.latency_ns.p50, Unit::nanoseconds) + ", 99th " +
-            format(e.latency_ns.p99, Unit::nanoseconds) + ", 99.9th " +
-            format(e.latency_ns.p999, Unit::nanoseconds) + ", longest " +
-            format(e.latency_ns.max, Unit::nanoseconds);
+    text += "; " + (run.label.empty() ? std::string() : run.label + ": ") + e.engine + " " +
+            latency_figures(e.latency_ns);
   }
   return text + ".";
 }
@@ -557,8 +707,6 @@ std::string seconds_list(const std::vector<double>& values) {
   return out.empty() ? "-" : out;
 }
 
-std::string text_cell(const std::string& text) { return "<td class=\"text\">" + escape_xml(text) + "</td>"; }
-
 void write_run_table(std::string& out, const std::vector<Run>& runs) {
   out += "<div class=\"table-wrap\"><table>\n<thead><tr><th scope=\"col\">Setting</th>";
   for (const Run& run : runs) {
@@ -580,9 +728,13 @@ void write_run_table(std::string& out, const std::vector<Run>& runs) {
   row("Drain after the last arrival, at most", [](R r) { return format_seconds(r.drain_s); });
   row("Interval length", [](R r) { return format_seconds(r.interval_s); });
   row("Service-level thresholds", [](R r) { return seconds_list(r.thresholds_s); });
-  row("Replications (independent seeds)", [](R r) { return std::to_string(r.replications); });
-  row("Base seed", [](R r) { return std::to_string(r.base_seed); });
-  row("Confidence intervals", [](R r) { return format_number(r.confidence_level * 100.0, 0) + "% (Student t over replications)"; });
+  if (runs.size() == 1 && is_drive(runs.front())) {
+    row("Seed", [](R r) { return std::to_string(r.base_seed); });
+  } else {
+    row("Replications (independent seeds)", [](R r) { return std::to_string(r.replications); });
+    row("Base seed", [](R r) { return std::to_string(r.base_seed); });
+    row("Confidence intervals", [](R r) { return format_number(r.confidence_level * 100.0, 0) + "% (Student t over replications)"; });
+  }
   row("Switchboard version", [](R r) { return r.tool_version; });
   out += "</tbody></table></div>\n";
 }
@@ -603,7 +755,7 @@ void write_replications(std::string& out, const Run& run) {
   out += "</tbody></table></div></details>\n";
 }
 
-void write_definitions(std::string& out) {
+void write_definitions(std::string& out, bool drive) {
   out += R"(<h2 id="definitions">How the figures are defined</h2>
 <dl>
 <dt>Offered, answered, abandoned</dt>
@@ -612,8 +764,8 @@ void write_definitions(std::string& out) {
 <dd>Answered within T seconds, divided by (answered + abandoned after T seconds). Customers who gave up within T are counted neither for nor against it. Without abandonment this is the share answered within T, the Erlang C figure.</dd>
 <dt>Average speed of answer (ASA)</dt>
 <dd>The mean wait of answered customers, from arrival to assignment to an agent.</dd>
-<dt>Chance of waiting at all</dt>
-<dd>Share of answered and abandoned customers who were not offered to an agent the moment they arrived (in the same millisecond): they queued. An offer the agent then takes seconds to accept still counts as not waiting; that answer time is in the speed of answer.</dd>
+<dt>Queued on arrival</dt>
+<dd>Share of answered and abandoned customers who were not offered to an agent the moment they arrived (in the same millisecond): they queued (Erlang C's chance of waiting). An offer the agent then takes seconds to accept counts as not queued; that ringing time is in the wait and the speed of answer, so a queue can show 0% here beside a speed of answer of seconds.</dd>
 <dt>Abandonment rate</dt>
 <dd>Abandoned / (answered + abandoned).</dd>
 <dt>Wait percentiles</dt>
@@ -623,8 +775,21 @@ void write_definitions(std::string& out) {
 <dt>Gini coefficient</dt>
 <dd>How unevenly items were spread over agents: 0 when every agent was assigned the same number, towards 1 when one agent got everything.</dd>
 <dt>Decision latency</dt>
-<dd>Wall time of the routing engine on this machine, from being handed the events of one instant of simulated time to returning its decisions; every decision of that batch counts that time.</dd>
-<dt>± figures</dt>
+)";
+  if (drive) {
+    out += R"(<dd>Drive mode: the steady-clock time at which the host received a decision minus the <em>intended</em> send time of the record that caused it (fixed before the run by the arrival rate; for the agents' answers, when the scenario says they answer). A record that left late, because the sender fell behind, a ring was full or the daemon stalled, counts its lateness: this is the correction for coordinated omission, without which a slow daemon would hide its slowness by slowing the sender.</dd>
+<dt>Uncorrected latency</dt>
+<dd>Receipt of the decision minus the time its record was actually committed to the ring. Shown beside the corrected figure; the gap between them is the sender's lateness.</dd>
+<dt>Send lag</dt>
+<dd>Actual minus intended send time of every record of the run, the arrivals and the agents' answers.</dd>
+<dt>Ramp step, sustained</dt>
+<dd>With a ramp the arrival rate rises step by step. A step is sustained when the 99th percentile of the corrected latency of the decisions its records caused stays within the bound (--max-p99-ms) and the daemon has applied every arrival of the step shortly after it ends; the ramp stops at the first step that falls behind. The highest rate sustained is the rate of the last step sustained before that.</dd>
+)";
+  } else {
+    out += R"(<dd>Wall time of the routing engine on this machine, from being handed the events of one instant of simulated time to returning its decisions; every decision of that batch counts that time.</dd>
+)";
+  }
+  out += R"(<dt>± figures</dt>
 <dd>Half-width of the confidence interval of the mean over replications (Student t); a fraction's is in percentage points. The true expected value lies in mean ± half-width with the stated confidence.</dd>
 </dl>
 )";
@@ -649,11 +814,17 @@ void write_page(const std::vector<Run>& runs, std::ostream& stream) {
              "not comparable.</p>\n";
     }
   } else {
-    out += "<p class=\"lead\">" + escape_xml(first.mode == "simulate" ? "Simulated" : "Measured") +
-           " with the " + escape_xml(first.engine) + " engine, " +
-           std::to_string(first.replications) + " replication" +
-           (first.replications == 1 ? "" : "s") + ". Figures with ± are means over replications with their " +
-           format_number(first.confidence_level * 100.0, 0) + "% confidence interval.</p>\n";
+    if (is_drive(runs.front())) {
+      out += "<p class=\"lead\">Measured in real time against a running " + escape_xml(first.engine) +
+             " through shared memory: one run, its customer times in scenario seconds (wall time "
+             "times the time compression), its latencies in wall time.</p>\n";
+    } else {
+      out += "<p class=\"lead\">" + escape_xml(first.mode == "simulate" ? "Simulated" : "Measured") +
+             " with the " + escape_xml(first.engine) + " engine, " +
+             std::to_string(first.replications) + " replication" +
+             (first.replications == 1 ? "" : "s") + ". Figures with ± are means over replications with their " +
+             format_number(first.confidence_level * 100.0, 0) + "% confidence interval.</p>\n";
+    }
   }
 
   out += "<h2 id=\"run\">The run</h2>\n";
@@ -735,14 +906,22 @@ void write_page(const std::vector<Run>& runs, std::ostream& stream) {
     results.push_back(run.results);
     names.push_back(run.label.empty() ? "Value" : run.label);
   }
-  out += "<h2 id=\"engine\">The routing engine</h2>\n";
+  const bool drive = !compare && is_drive(runs.front());
+  out += drive ? "<h2 id=\"engine\">The daemon (" + escape_xml(first.engine) + ")</h2>\n"
+               : std::string("<h2 id=\"engine\">The routing engine</h2>\n");
   write_table(out, "", names, engine_rows(results), compare);
   write_figure(out, latency_chart(runs), latency_caption(runs));
-  out += "<h2 id=\"simulator\">The simulator</h2>\n";
-  write_table(out, "", names, simulator_rows(results), compare);
-  for (const Run& run : runs) write_replications(out, run);
+  if (drive) {
+    // The simulator's figures and the replications mean nothing in drive mode (one run, no
+    // simulator); drive mode's own figures take their place.
+    if (runs.front().drive != nullptr) write_drive_section(out, *runs.front().drive);
+  } else {
+    out += "<h2 id=\"simulator\">The simulator</h2>\n";
+    write_table(out, "", names, simulator_rows(results), compare);
+    for (const Run& run : runs) write_replications(out, run);
+  }
 
-  write_definitions(out);
+  write_definitions(out, drive);
   out += "</body>\n</html>\n";
   stream << out;
 }
@@ -751,6 +930,10 @@ void write_page(const std::vector<Run>& runs, std::ostream& stream) {
 
 void write_html_report(const LoadTestResults& results, std::ostream& out) {
   write_page({Run{"", &results}}, out);
+}
+
+void write_html_report(const LoadTestResults& results, const DriveFigures* drive, std::ostream& out) {
+  write_page({Run{"", &results, drive}}, out);
 }
 
 void write_html_comparison(const LabelledResults& a, const LabelledResults& b, std::ostream& out) {

@@ -99,14 +99,20 @@ std::string summary_table(const LoadTestResults& r) {
   if (!r.scenario_path.empty()) out += " (" + r.scenario_path + ")";
   out += ", engine " + r.engine + ", " + std::to_string(r.replications) + " replication" +
          (r.replications == 1 ? "" : "s") + ", base seed " + std::to_string(r.base_seed) + "\n";
-  out += "Horizon " + fmt("%.0f", r.horizon_s) + " s, warm-up " + fmt("%.0f", r.warmup_s) +
-         " s; ± is the " + std::to_string(level) + "% confidence half-width over replications; " +
-         "counts are totals over replications\n\n";
+  const bool drive = r.mode == "drive";
+  if (drive) {
+    out += "Arrivals over " + fmt("%.0f", r.horizon_s) +
+           " s of scenario time, in real time against the daemon: one run, no warm-up\n\n";
+  } else {
+    out += "Horizon " + fmt("%.0f", r.horizon_s) + " s, warm-up " + fmt("%.0f", r.warmup_s) +
+           " s; ± is the " + std::to_string(level) + "% confidence half-width over replications; " +
+           "counts are totals over replications\n\n";
+  }
 
   std::vector<std::vector<std::string>> rows;
   std::vector<std::string> header = {"queue", "offered", "answered", "abandoned", "aband."};
   for (double t : r.thresholds_s) header.push_back("SL@" + fmt("%g", t) + "s");
-  for (const char* h : {"ASA s", "P(wait)", "p90 wait s", "p99 wait s", "declines", "timeouts",
+  for (const char* h : {"ASA s", "P(queue)", "p90 wait s", "p99 wait s", "declines", "timeouts",
                         "parked", "unresolved"}) {
     header.push_back(h);
   }
@@ -138,13 +144,24 @@ std::string summary_table(const LoadTestResults& r) {
   out += table(rows);
 
   const EngineFigures& e = r.engine_figures;
-  out += "\nEngine " + e.engine + ": " + rate(e.decisions_per_s) + " decisions/s (" +
-         thousands(e.decisions) + " decisions, " + thousands(e.events) + " events in " +
-         thousands(e.batches) + " batches";
+  if (drive) {
+    // Rates over the run's wall time; the simulator's figures mean nothing here (the drive
+    // block printed after this table has drive mode's own).
+    out += "\nDaemon " + e.engine + ": " + fmt("%.1f", e.decisions_per_s.mean) +
+           " decisions/s over the run's wall time (" + thousands(e.decisions) + " decisions, " +
+           thousands(e.events) + " events sent";
+  } else {
+    out += "\nEngine " + e.engine + ": " + rate(e.decisions_per_s) + " decisions/s (" +
+           thousands(e.decisions) + " decisions, " + thousands(e.events) + " events in " +
+           thousands(e.batches) + " batches";
+  }
   out += e.errors == 0 ? ", no errors)\n" : ", " + thousands(e.errors) + " ERRORS)\n";
-  out += "Decision latency (µs, per batch): p50 " + micros(e.latency_ns.p50) + "  p99 " +
+  out += std::string(drive ? "Decision latency (µs, corrected: receipt - intended send): p50 "
+                           : "Decision latency (µs, per batch): p50 ") +
+         micros(e.latency_ns.p50) + "  p99 " +
          micros(e.latency_ns.p99) + "  p99.9 " + micros(e.latency_ns.p999) + "  max " +
          micros(e.latency_ns.max) + "\n";
+  if (drive) return out;
   const SimulatorFigures& s = r.simulator;
   out += "Simulator: " + thousands(s.items) + " items in " + fmt("%.2f", s.wall_s) + " s wall (" +
          std::to_string(s.threads) + " thread" + (s.threads == 1 ? "" : "s") + "), " +
