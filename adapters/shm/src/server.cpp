@@ -215,6 +215,22 @@ Result<std::optional<Existing>> read_existing(const std::string& name) {
 
 // --- per-host state (the daemon's side of one slot) -------------------------------------------
 
+// Every byte of the segment can be written by any process that maps it, so the daemon reads
+// back only what it must, and nothing it reads decides where it reads or writes:
+//  - a slot's state: acted on only when it is one of the handshake's values; attach_flags (one
+//    bit) and host_pid (log lines) at attach;
+//  - an inbound ring's tail and records: sb_ring_peek checks each length against tail - head,
+//    the end of the data and max_record_size, and take_one copies the record after reading its
+//    length once more and finding the one peek checked;
+//  - an outbound ring's head: the writer only compares it (every position is masked into the
+//    data), and flush resets a slot whose head no reader produces;
+//  - never: the ring headers' capacity and data_offset or the slot's ring offsets (the daemon's
+//    views come from its Layout, bind_rings; it writes the words again at every attach,
+//    write_ring_words), its own indices (private copies), the segment header, the statistics or
+//    the directory (written only).
+// A stale segment's header (read_existing) is read to decide whether its daemon is alive: its
+// words are compared and logged, never followed.
+
 // The daemon's view of a slot. `state` in the segment is the protocol's; `mode` is what the
 // daemon has done with the slot, which a host cannot change behind its back.
 enum class Mode : std::uint8_t {
