@@ -49,6 +49,20 @@ std::string side_label(const std::string& label, const char* side, const std::st
   return std::string(side) + ": " + what;
 }
 
+// "<source>:<line>:<column>: rest" -> "<name>: rest"; any other message as it is.
+std::string without_position(const std::string& message, const std::string& source,
+                             const std::string& name) {
+  if (message.rfind(source + ":", 0) != 0) return message;
+  std::size_t at = source.size() + 1;
+  for (int field = 0; field < 2; ++field) {
+    const std::size_t digits = at;
+    while (at < message.size() && message[at] >= '0' && message[at] <= '9') ++at;
+    if (at == digits || at >= message.size() || message[at] != ':') return message;
+    ++at;
+  }
+  return name + ":" + message.substr(at);
+}
+
 }  // namespace
 
 Result<Scenario> load_scenario_with_routing(const std::string& scenario_path,
@@ -91,7 +105,14 @@ Result<Scenario> load_scenario_with_routing(const std::string& scenario_path,
   // the other configuration does not declare. The source name says which pairing it was.
   const std::string source = scenario_path + " with routing from " + config.string();
   Result<Scenario> scenario = parse_scenario(rewritten.str(), source, ".");
-  if (!scenario) return scenario;
+  if (!scenario) {
+    // Its line and column count in the re-written document, which is in no file: dropped; the
+    // key path that follows names the scenario's entry (a configuration's own errors carry its
+    // file's position inside the message).
+    return Error{scenario.error().code,
+                 without_position(scenario.error().message, source,
+                                  scenario_path + " (with routing from " + config.string() + ")")};
+  }
   scenario->path = original->path;
   return scenario;
 }
