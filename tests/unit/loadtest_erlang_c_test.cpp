@@ -129,7 +129,12 @@ TEST(LoadtestErlangC, LightLoadHalfOccupiedFiveAgents) {
 }
 
 TEST(LoadtestErlangC, MediumLoadEightyPercentTenAgents) {
-  expect_erlang_c({10, 0.8, 30 * 3600.0, 3600.0});
+  // 20 replications: with 10, the ASA's 99% half-width (t = 3.25 at 9 degrees of freedom) came
+  // out above the 0.2 ASA + 0.2 bound for about one base seed in ten (seeds 1-16: 1 with the
+  // simulator's single random stream, 2 with the per-source streams, seed 7 among them) though
+  // the means were right; with 20 it stayed below (largest 1.7 s against 2.66 s over the same
+  // seeds).
+  expect_erlang_c({10, 0.8, 30 * 3600.0, 3600.0, 20});
 }
 
 TEST(LoadtestErlangC, HeavyLoadNinetyPercentTwentyAgents) {

@@ -137,12 +137,79 @@ TEST(LoadtestSimulate, KernelAndReferenceGiveTheSameCustomerFigures) {
   EXPECT_EQ(results_to_json(kernel), results_to_json(reference));
 }
 
+// Common random numbers (simulator.cpp, "Random streams"): compare runs one scenario under two
+// routing configurations with the same seed, and both sides must see the same customers: the
+// same arrivals per queue and interval, each with the same attributes, skills, patience and
+// handling time (customers_digest), while what routing decides (who answers, how long customers
+// wait) differs. With one stream for everything the draws shifted as soon as routing changed
+// the order of events, and the offered counts drifted apart.
+TEST(LoadtestSimulate, CompareSidesSeeTheSameCustomersWhateverTheRouting) {
+  const std::string text_a = blended();
+  std::string text_b = text_a;
+  const std::string method = R"(method = "round_robin")";
+  const std::size_t at = text_b.find(method);
+  ASSERT_NE(at, std::string::npos);
+  text_b.replace(at, method.size(), R"(method = "least_active")");
+  const Scenario a = parse(text_a);
+  const Scenario b = parse(text_b);
+  ASSERT_EQ(a.queues.size(), 2u);
+
+  bool waits_differ = false;
+  for (std::uint32_t k = 0; k < 4; ++k) {
+    const std::uint64_t seed = replication_seed(a.seed, k);
+    Result<ReplicationStats> ra = run_replication(a, EngineKind::kernel, seed);
+    Result<ReplicationStats> rb = run_replication(b, EngineKind::kernel, seed);
+    ASSERT_TRUE(ra.has_value() && rb.has_value());
+    ASSERT_EQ(ra->errors, 0u) << ra->first_error;
+    ASSERT_EQ(rb->errors, 0u) << rb->first_error;
+    EXPECT_EQ(ra->items, rb->items) << "replication " << k;
+    for (std::size_t q = 0; q < a.queues.size(); ++q) {
+      const QueueStats& qa = ra->queues[q];
+      const QueueStats& qb = rb->queues[q];
+      EXPECT_NE(qa.customers_digest, 0u);
+      EXPECT_EQ(qa.customers_digest, qb.customers_digest) << "replication " << k << " queue " << q;
+      EXPECT_EQ(qa.offered, qb.offered) << "replication " << k << " queue " << q;
+      ASSERT_EQ(qa.intervals.size(), qb.intervals.size());
+      for (std::size_t i = 0; i < qa.intervals.size(); ++i) {
+        EXPECT_EQ(qa.intervals[i].offered, qb.intervals[i].offered)
+            << "replication " << k << " queue " << q << " interval " << i;
+      }
+      if (qa.waits_s != qb.waits_s || qa.answered != qb.answered) waits_differ = true;
+    }
+  }
+  EXPECT_TRUE(waits_differ) << "the two routing methods made the same decisions: no test";
+
+  // The same through simulate(), as compare runs it: one base seed for both sides.
+  LoadTestResults ra = run(a, EngineKind::kernel, 2, 7);
+  LoadTestResults rb = run(b, EngineKind::kernel, 1, 7);
+  ASSERT_EQ(ra.queues.size(), rb.queues.size());
+  for (std::size_t q = 0; q < ra.queues.size(); ++q) {
+    EXPECT_EQ(ra.queues[q].offered, rb.queues[q].offered);
+    ASSERT_EQ(ra.queues[q].intervals.size(), rb.queues[q].intervals.size());
+    for (std::size_t i = 0; i < ra.queues[q].intervals.size(); ++i) {
+      EXPECT_EQ(ra.queues[q].intervals[i].offered, rb.queues[q].intervals[i].offered);
+    }
+  }
+  EXPECT_NE(ra.overall.wait_s.mean, rb.overall.wait_s.mean);
+
+  // And the digest is the customers' and nothing constant: another seed, other customers.
+  Result<ReplicationStats> first =
+      run_replication(a, EngineKind::kernel, replication_seed(a.seed, 0));
+  Result<ReplicationStats> other =
+      run_replication(a, EngineKind::kernel, replication_seed(a.seed, 9));
+  ASSERT_TRUE(other.has_value() && first.has_value());
+  EXPECT_NE(other->queues[0].customers_digest, first->queues[0].customers_digest);
+}
+
 TEST(LoadtestSimulate, BlendedScenarioExercisesEveryBehaviourWithoutRefusedEvents) {
   const LoadTestResults r = run(parse(blended()));
   EXPECT_EQ(r.engine_figures.errors, 0u);
   const QueueFigures& chat = r.queues.at(0);
-  EXPECT_GT(chat.declines, 0u);
-  EXPECT_GT(chat.offer_timeouts, 0u);
+  // Declines and unanswered offers come from the bilingual group, which at this load mostly
+  // carries Mail: chats reach it rarely (one chat decline in four replications with some
+  // seeds, none with others), so they are counted over both queues.
+  EXPECT_GT(r.overall.declines, 0u);
+  EXPECT_GT(r.overall.offer_timeouts, 0u);
   EXPECT_GT(chat.abandoned, 0u);
   EXPECT_EQ(chat.offered, chat.answered + chat.abandoned + chat.unresolved);
   EXPECT_EQ(r.overall.offered, chat.offered + r.queues.at(1).offered);

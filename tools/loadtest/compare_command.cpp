@@ -157,7 +157,9 @@ int run_compare(const CompareOptions& options) {
   SimulateOptions sim;
   sim.engine = options.engine == "reference" ? EngineKind::reference : EngineKind::kernel;
   sim.replications = options.replications;
-  // One base seed for both sides (common random numbers): the scenario's unless given.
+  // One base seed for both sides (common random numbers): the scenario's unless given. The
+  // simulator keys its streams by queue, customer and agent, so both sides get the same
+  // customers whatever their routing does (simulator.cpp, "Random streams").
   sim.seed = options.seed.value_or(a->seed);
   sim.threads = options.threads;
   const std::uint32_t n = options.replications.value_or(a->replications);

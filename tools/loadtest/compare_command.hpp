@@ -3,9 +3,11 @@
 // highest capacity against round robin, or two prioritization rulesets), simulated with the same
 // seeds, side by side in one HTML report (html_report.hpp, write_html_comparison).
 //
-// Both sides run with the same base seed, so replication k of A and of B start from the same
-// random streams; where the routing changes what happens, later draws differ, so the two sides
-// are not the same arrivals one for one. Each side's ± intervals are its own.
+// Both sides run with the same base seed (common random numbers): replication k of A and of B
+// see the same customers, one for one (arrival times, attributes, skills, patience, handling
+// times), and each agent answers its n-th offer alike, because every source of randomness has
+// its own stream (simulator.cpp, "Random streams"); only what routing decides and what follows
+// from it differ. Each side's ± intervals are its own.
 //
 // Thread safety: run_compare() is for the main thread; it starts and joins simulate()'s workers.
 

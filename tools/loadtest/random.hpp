@@ -20,6 +20,29 @@ namespace switchboard::loadtest {
   return z ^ (z >> 31);
 }
 
+// The splitmix64 finalizer alone: a bijective 64-bit mix (every input bit reaches every output
+// bit), used to combine the words of a stream's key.
+[[nodiscard]] constexpr std::uint64_t mix64(std::uint64_t z) noexcept {
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+// The seed of the stream named by (seed, a, b, c): every word goes through its own splitmix64
+// step on top of the previous mix, so keys that differ in any word (or only in the order of
+// their words) give unrelated seeds. Rng(stream_seed(...)) then expands it with four more
+// splitmix64 steps. The simulator keys its streams by what they stand for (a queue's
+// arrivals, one customer, one agent) so that a draw never depends on the order of the events
+// routing causes (docs/load-testing.md, "Random streams").
+[[nodiscard]] constexpr std::uint64_t stream_seed(std::uint64_t seed, std::uint64_t a,
+                                                  std::uint64_t b = 0,
+                                                  std::uint64_t c = 0) noexcept {
+  std::uint64_t h = mix64(seed + 0x9E3779B97F4A7C15ull);
+  h = mix64(h ^ (a + 0x3C6EF372FE94F82Aull));  // 2 x the golden ratio, then 3x, 4x
+  h = mix64(h ^ (b + 0xDAA66D2C7DDF743Full));
+  return mix64(h ^ (c + 0x78DDE6E5FD29F054ull));
+}
+
 class Rng {
  public:
   explicit Rng(std::uint64_t seed) noexcept {

@@ -8,6 +8,21 @@
 // batch holds at most one event per item, so that no event of a batch can be refused because of
 // another one's effect (an accept and a cancel of the same item at the same millisecond go in
 // successive rounds, in the order they were scheduled).
+//
+// Random streams (common random numbers; docs/load-testing.md, "Random streams"). Each source
+// of randomness has its own xoshiro256** stream, seeded from the replication seed and a key
+// that names what it stands for, never from a stream shared with other sources:
+//   - a queue's arrival times: one stream per (seed, queue), drawn only by that queue's next
+//     arrival, so they follow from the traffic alone;
+//   - a customer (its attributes, skills, patience, handling and wrap-up times): one stream per
+//     (seed, queue, its number among that queue's arrivals), all drawn when it arrives;
+//   - an agent's answers (accept, decline or no answer, and the response delay): one stream per
+//     (seed, agent), one answer per offer in the order the agent gets them.
+// So two runs with the same seed and scenario under different routing configurations (compare
+// mode) see the same customers arrive at the same instants with the same needs, patience and
+// handling times, and every agent answers its n-th offer alike; only what routing decides, and
+// what follows from it (who is offered what and when, waits, abandonment), differs. Shifts and
+// breaks draw nothing: they follow from the scenario.
 
 #include "simulator.hpp"
 
@@ -103,7 +118,8 @@ enum class ItemState : std::uint8_t { queued, offered, parked, assigned, done };
 
 struct Item {
   Timestamp arrived = 0;
-  Timestamp handle_ms = 0;
+  double handle_s = 0.0;  // drawn at arrival from the customer's stream, used when assigned
+  Timestamp wrap_ms = 0;  // likewise: the scenario's wrap-up, added to the handling time
   std::uint32_t queue = 0;  // scenario queue index
   std::uint32_t agent = 0;  // the offer's or the assignment's agent
   std::uint32_t offer_gen = 0;
@@ -127,7 +143,7 @@ class Simulation {
  public:
   Simulation(const Scenario& s, EngineKind kind, std::uint64_t seed,
              const std::function<void(double)>& progress)
-      : s_(s), kind_(kind), rng_(seed), progress_(progress) {
+      : s_(s), kind_(kind), seed_(seed), progress_(progress) {
     stats_.seed = seed;
   }
 
@@ -179,6 +195,11 @@ class Simulation {
     }
     depth_.assign(s_.queues.size(), 0);
     next_arrival_s_.assign(s_.queues.size(), 0.0);
+    arrivals_.assign(s_.queues.size(), 0);
+    arrival_rng_.reserve(s_.queues.size());
+    for (std::uint32_t q = 0; q < s_.queues.size(); ++q) {
+      arrival_rng_.emplace_back(stream_seed(seed_, kArrivalStream, q));
+    }
     periodic_.assign(s_.config.channels.size(), 0);
 
     // The population: agents seeded into the configuration (applied at time 0 by the engine),
@@ -205,6 +226,10 @@ class Simulation {
       }
     }
     stats_.agents.resize(agents_.size());
+    answer_rng_.reserve(agents_.size());
+    for (std::uint32_t id = 0; id < agents_.size(); ++id) {
+      answer_rng_.emplace_back(stream_seed(seed_, kAnswerStream, id));
+    }
 
     if (kind_ == EngineKind::kernel) {
       KernelOptions options;
@@ -291,12 +316,13 @@ class Simulation {
       const double boundary = std::min(s_.horizon_s, static_cast<double>(k + 1) * s_.interval_s);
       const double rate = traffic.rates_per_hour[k] / 3600.0;
       if (rate > 0.0) {
-        const double next = t + rng_.exponential(1.0 / rate);
+        const double next = t + arrival_rng_[q].exponential(1.0 / rate);
         if (next < boundary) {
           next_arrival_s_[q] = next;
           Action a{to_ms(next), 0, ActionKind::arrival};
           a.a = q;
           push(a);
+          ++arrivals_pending_;
           return;
         }
       }
@@ -317,9 +343,11 @@ class Simulation {
     while (!heap_.empty()) {
       const Timestamp now = heap_.top().time;
       if (now > end_ms_) break;
-      if (now >= horizon_ms_ && waiting_ == 0) {
+      if (now >= horizon_ms_ && waiting_ == 0 && arrivals_pending_ == 0) {
         // Everything that arrived is answered or abandoned: only completions remain, which
-        // change no figure but occupancy, measured inside the horizon only.
+        // change no figure but occupancy, measured inside the horizon only. (An arrival drawn
+        // just before the horizon may round to its millisecond: it still arrives, on either
+        // side of a compare.)
         break;
       }
       sample_depth_until(now);
@@ -395,6 +423,7 @@ class Simulation {
     switch (action.kind) {
       case ActionKind::arrival: {
         const std::uint32_t q = action.a;
+        --arrivals_pending_;
         const auto item = static_cast<std::uint32_t>(items_.size());
         items_.push_back(make_item(q, action.time));
         items_.back().in_flight = true;
@@ -468,30 +497,45 @@ class Simulation {
     return it;
   }
 
+  // The customer: everything about it is drawn here, from its own stream (the file comment).
   ItemArrive make_arrive(std::uint32_t q, std::uint32_t item) {
     const QueueTraffic& traffic = s_.queues[q];
+    Item& it = items_[item];
+    Rng rng(stream_seed(seed_, kCustomerStream, q, arrivals_[q]++));
+    std::uint64_t& digest = stats_.queues[q].customers_digest;
+    digest = mix64(digest + static_cast<std::uint64_t>(it.arrived));
     ItemArrive arrive;
     arrive.item = ExternalId(static_cast<std::uint64_t>(item));
     arrive.queue = traffic.queue_id;
     for (std::size_t m = 0; m < traffic.attributes.size(); ++m) {
       const AttributeMix& mix = traffic.attributes[m];
-      arrive.attributes.emplace(mix.key, mix.values[rng_.pick(mix.weights, attribute_totals_[q][m])]);
+      const std::size_t v = rng.pick(mix.weights, attribute_totals_[q][m]);
+      digest = mix64(digest + v);
+      arrive.attributes.emplace(mix.key, mix.values[v]);
     }
     if (!traffic.skill_mix.empty()) {
-      arrive.skills = traffic.skill_mix[pick_skill(q)].skills;
+      const std::size_t k = pick_skill(q, rng);
+      digest = mix64(digest + k);
+      arrive.skills = traffic.skill_mix[k].skills;
     }
     arrive.units = traffic.units;
     ++depth_[q];
     if (traffic.patience) {
-      Action a{items_[item].arrived + to_ms(rng_.draw(*traffic.patience)), 0, ActionKind::abandon};
+      const Timestamp patience_ms = to_ms(rng.draw(*traffic.patience));
+      digest = mix64(digest + static_cast<std::uint64_t>(patience_ms));
+      Action a{it.arrived + patience_ms, 0, ActionKind::abandon};
       a.a = item;
       push(a);
     }
+    it.handle_s = std::max(0.0, rng.draw(traffic.handling));
+    it.wrap_ms = traffic.wrap_up ? to_ms(std::max(0.0, rng.draw(*traffic.wrap_up))) : 0;
+    digest = mix64(digest + static_cast<std::uint64_t>(to_ms(it.handle_s)));
+    digest = mix64(digest + static_cast<std::uint64_t>(it.wrap_ms));
     return arrive;
   }
-  std::size_t pick_skill(std::uint32_t q) {
+  std::size_t pick_skill(std::uint32_t q, Rng& rng) {
     const auto& mix = s_.queues[q].skill_mix;
-    double r = rng_.uniform() * skill_totals_[q];
+    double r = rng.uniform() * skill_totals_[q];
     for (std::size_t i = 0; i + 1 < mix.size(); ++i) {
       if (r < mix[i].weight) return i;
       r -= mix[i].weight;
@@ -536,10 +580,8 @@ class Simulation {
         it.state = ItemState::assigned;
         it.agent = agent;
         --waiting_;
-        const QueueTraffic& traffic = s_.queues[it.queue];
-        const double handle_s = std::max(0.0, rng_.draw(traffic.handling));
-        const double wrap_s = traffic.wrap_up ? std::max(0.0, rng_.draw(*traffic.wrap_up)) : 0.0;
-        Action done{t + to_ms(handle_s) + to_ms(wrap_s), 0, ActionKind::complete};
+        const double handle_s = it.handle_s;
+        Action done{t + to_ms(handle_s) + it.wrap_ms, 0, ActionKind::complete};
         done.a = item_id;
         push(done);
         if (it.measured) {
@@ -632,13 +674,15 @@ class Simulation {
     a.a = item;
     a.b = agent;
     a.gen = items_[item].offer_gen;
-    const double r = answer.no_answer > 0.0 || answer.decline > 0.0 ? rng_.uniform() : 0.0;
+    // The agent's own stream: its n-th offer is answered alike whatever routing offers it.
+    Rng& rng = answer_rng_[agent];
+    const double r = answer.no_answer > 0.0 || answer.decline > 0.0 ? rng.uniform() : 0.0;
     if (r < answer.accept || (answer.no_answer <= 0.0 && answer.decline <= 0.0)) {
       a.flag = true;
-      a.time = t + to_ms(std::max(0.0, rng_.draw(answer.response_delay)));
+      a.time = t + to_ms(std::max(0.0, rng.draw(answer.response_delay)));
     } else if (r < answer.accept + answer.decline) {
       a.flag = false;
-      a.time = t + to_ms(std::max(0.0, rng_.draw(answer.response_delay)));
+      a.time = t + to_ms(std::max(0.0, rng.draw(answer.response_delay)));
     } else {
       a.kind = ActionKind::no_answer;
       a.time = t + to_ms(answer.no_answer_timeout_s);
@@ -687,10 +731,14 @@ class Simulation {
   }
 
   static constexpr PresenceId kOffline = 4;  // R2's built-in "offline"
+  // The first word of each stream's key (stream_seed): which source of randomness it is.
+  static constexpr std::uint64_t kArrivalStream = 1;   // then the queue
+  static constexpr std::uint64_t kCustomerStream = 2;  // then the queue, the arrival's number
+  static constexpr std::uint64_t kAnswerStream = 3;    // then the agent
 
   const Scenario& s_;
   EngineKind kind_;
-  Rng rng_;
+  std::uint64_t seed_;
   const std::function<void(double)>& progress_;
   std::unique_ptr<Engine> engine_;
   ReplicationStats stats_;
@@ -707,6 +755,10 @@ class Simulation {
   std::vector<double> skill_totals_;
   std::vector<std::vector<double>> attribute_totals_;
   std::vector<double> next_arrival_s_;
+  std::vector<Rng> arrival_rng_;        // per queue
+  std::vector<std::uint64_t> arrivals_;  // per queue: arrivals so far (the customer's number)
+  std::vector<Rng> answer_rng_;         // per agent
+  std::uint32_t arrivals_pending_ = 0;  // queues with an arrival action in the heap
   std::vector<std::uint64_t> depth_;
   std::vector<std::uint8_t> periodic_;
   std::uint64_t waiting_ = 0;  // items queued, offered or parked

@@ -6,7 +6,11 @@
 // clock except the timing of the engine's calls (decision latency).
 //
 // Deterministic: the same scenario, engine and seed give the same ReplicationStats (wall-time
-// fields aside). Not thread-safe; replications on different threads share only the Scenario.
+// fields aside). Each source of randomness has its own stream (simulator.cpp, "Random
+// streams"): under another routing configuration with the same seed, the customers (arrival
+// times, attributes, skills, patience, handling times) and each agent's n-th answer are the
+// same; only what routing decides and what follows from it differ.
+// Not thread-safe; replications on different threads share only the Scenario.
 
 #include <cstdint>
 #include <functional>
@@ -50,6 +54,11 @@ struct QueueStats {
   std::vector<IntervalStats> intervals;
   std::vector<double> depth;  // sampled every depth_step_s from 0
   std::uint64_t max_depth = 0;
+  // A hash of every customer that arrived (warm-up and drain included), in arrival order: its
+  // arrival millisecond and what was drawn for it (attribute values, skill option, patience,
+  // handling and wrap-up times). It depends on the seed and the scenario's traffic only, never
+  // on routing: the two sides of a compare have the same one (simulator.cpp, "Random streams").
+  std::uint64_t customers_digest = 0;
 
   [[nodiscard]] std::uint64_t unresolved() const { return offered - answered - abandoned; }
 };
