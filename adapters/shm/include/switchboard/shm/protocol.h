@@ -130,8 +130,11 @@ typedef struct sb_ring_header {
   uint8_t pad0[SB_CACHE_LINE - 8];
   uint64_t head;          /*  64 atomic: written by the reader (release), read by the writer */
   uint8_t pad1[SB_CACHE_LINE - 8];
-  uint64_t capacity;      /* 128 data bytes, a power of two; written once by the daemon */
+  uint64_t capacity;      /* 128 data bytes, a power of two */
   uint64_t data_offset;   /* 136 offset of the data from the segment start */
+  /* Both written by the daemon at creation and again at every attach, and never read back by
+   * it: its own views come from its layout. A host checks them before it follows them
+   * (sb_ring_bind_checked): any process that maps the segment can write them. */
   uint8_t pad2[SB_CACHE_LINE - 16];
 } sb_ring_header;
 
@@ -241,8 +244,9 @@ typedef struct sb_host_slot {
                                    slot; a host's send compares it with its own copy */
   uint32_t host_pid;      /*  16 written by the host before ATTACH_REQUESTED (diagnostics) */
   uint32_t reserved0;     /*  20 */
-  uint64_t in_ring_offset;  /* 24 offset of this host's inbound sb_ring_header (daemon, once) */
-  uint64_t out_ring_offset; /* 32 offset of this host's outbound sb_ring_header (daemon, once) */
+  uint64_t in_ring_offset;  /* 24 offset of this host's inbound sb_ring_header */
+  uint64_t out_ring_offset; /* 32 offset of this host's outbound sb_ring_header (both written by
+                                   the daemon at creation and every attach, never read by it) */
   uint64_t reserved1[3];  /*  40 */
   /* Line 1: counters the daemon keeps for this host (written by the daemon, read by anyone). */
   uint64_t records_in;    /*  64 atomic: inbound records applied or refused */
