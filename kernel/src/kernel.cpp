@@ -19,6 +19,7 @@
 #include <oneapi/tbb/task_group.h>
 
 #include <algorithm>
+#include <array>
 #include <functional>
 #include <limits>
 #include <thread>
@@ -179,6 +180,11 @@ struct QueueInfo {
   // Per assignment rule: the conjuncts of its condition that look only at the item. When one is
   // false the rule matches no agent, which one evaluation per item (not per agent) shows.
   std::vector<std::vector<Condition>> item_gates;
+  // Per assignment rule: the conjuncts of its condition that look at the agent (the whole
+  // condition when it is not a conjunction; none when it looks only at the item). Once the item
+  // gates hold, the rule matches an agent exactly when these do, so a try evaluates only these
+  // per agent instead of re-reading the item's attributes for every agent.
+  std::vector<std::vector<Condition>> agent_parts;
 };
 
 // Does the subtree at `n` look at the agent?
@@ -211,6 +217,33 @@ std::vector<Condition> item_gates_of(const Condition& c) {
   }
   return gates;
 }
+
+std::vector<Condition> agent_parts_of(const Condition& c) {
+  if (!c.refers_to_agent) return {};
+  if (c.is_always() || c.nodes[c.root].kind != NodeKind::all_of) return {c};
+  std::vector<Condition> parts;
+  for (std::uint32_t child : c.nodes[c.root].children) {
+    if (!refers_to_agent(c, child)) continue;
+    Condition part = c;
+    part.root = child;
+    parts.push_back(std::move(part));
+  }
+  return parts;
+}
+
+// The item attributes one try has looked up, by the address of the key's text (the conditions'
+// operands, which outlive the try). A ruleset try evaluates the same item lookups once per agent
+// (`agent.language == item.language`); the item does not change during the try, so the first
+// answer holds for all. Lives on the stack of one try: no sharing.
+struct ItemLookups {
+  struct Entry {
+    const char* key = nullptr;
+    std::size_t size = 0;
+    const AttrValue* value = nullptr;
+  };
+  std::array<Entry, 8> entries{};  // more keys than this are looked up every time
+  std::size_t count = 0;
+};
 
 struct Change {
   Stamp stamp = 0;
@@ -465,7 +498,10 @@ struct Kernel::State {
         }
       }
       info.method_keys = method_keys(queue.method, channel.capacity_model);
-      for (const AssignmentRule& rule : queue.assignment) info.item_gates.push_back(item_gates_of(rule.when));
+      for (const AssignmentRule& rule : queue.assignment) {
+        info.item_gates.push_back(item_gates_of(rule.when));
+        info.agent_parts.push_back(agent_parts_of(rule.when));
+      }
       channel_queues[queue.channel].push_back(q);
     }
     shards.reserve(nq);
@@ -754,10 +790,20 @@ struct Kernel::State {
 
   class Context final : public ConditionContext {
    public:
-    Context(const State& s, AgentIndex agent, const Item& item, Timestamp now)
-        : s_(s), agent_(agent), item_(item), now_(now) {}
+    Context(const State& s, AgentIndex agent, const Item& item, Timestamp now,
+            ItemLookups* lookups = nullptr)
+        : s_(s), agent_(agent), item_(item), now_(now), lookups_(lookups) {}
     const AttrValue* item_attribute(std::string_view key) const override {
-      return find_attribute(item_.attributes, key);
+      if (lookups_ == nullptr) return find_attribute(item_.attributes, key);
+      for (std::size_t e = 0; e < lookups_->count; ++e) {
+        const ItemLookups::Entry& entry = lookups_->entries[e];
+        if (entry.key == key.data() && entry.size == key.size()) return entry.value;
+      }
+      const AttrValue* value = find_attribute(item_.attributes, key);
+      if (lookups_->count < lookups_->entries.size()) {
+        lookups_->entries[lookups_->count++] = ItemLookups::Entry{key.data(), key.size(), value};
+      }
+      return value;
     }
     const AttrValue* agent_attribute(std::string_view key) const override {
       return agent_ != kNoAgent ? find_attribute(s_.cold[agent_].attributes, key) : nullptr;
@@ -784,6 +830,7 @@ struct Kernel::State {
     AgentIndex agent_;
     const Item& item_;
     Timestamp now_;
+    ItemLookups* lookups_;  // nullptr: look every item attribute up
   };
 
   // ---- R9, R10, R13, R14: choosing the agent -------------------------------------------------
@@ -962,6 +1009,7 @@ struct Kernel::State {
       return offer(l, item, candidates[chosen], need, now, DecidedBy::method, 0);
     }
     // R9 assignment ruleset: the first rule that matches at least one agent decides.
+    ItemLookups lookups;
     for (std::size_t r = 0; r < queue.assignment.size(); ++r) {
       const AssignmentRule& assignment = queue.assignment[r];
       if (!assignment.when.refers_to_agent &&
@@ -974,10 +1022,14 @@ struct Kernel::State {
           })) {
         continue;
       }
+      const auto& parts = info.agent_parts[r];
       std::size_t best = candidates.size();
       for (std::size_t c = 0; c < candidates.size(); ++c) {
         const AgentIndex a = candidates[c];
-        if (assignment.when.refers_to_agent && !evaluate(assignment.when, Context(*this, a, item, now))) continue;
+        const Context context(*this, a, item, now, &lookups);
+        if (!std::all_of(parts.begin(), parts.end(), [&](const Condition& part) { return evaluate(part, context); })) {
+          continue;
+        }
         if (best == candidates.size() ||
             ranks_before(a, positions[c], candidates[best], positions[best], item, need, assignment.order_by)) {
           best = c;
