@@ -45,6 +45,7 @@
 #include <utility>
 #include <vector>
 
+#include "bench_main.hpp"
 #include "scenario.hpp"
 #include "simulate.hpp"
 #include "simulator.hpp"
@@ -56,6 +57,7 @@
 namespace {
 
 namespace lt = switchboard::loadtest;
+namespace sb = switchboard::bench;
 using Clock = std::chrono::steady_clock;
 
 struct Options {
@@ -122,33 +124,22 @@ void loadsim(benchmark::State& state, lt::EngineKind engine) {
   state.counters["quick"] = g_options.quick ? 1 : 0;
 }
 
-bool parse_value(const char* arg, const char* flag, const char*& value) {
-  const std::size_t len = std::strlen(flag);
-  if (std::strncmp(arg, flag, len) != 0 || arg[len] != '=') return false;
-  value = arg + len + 1;
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
+  const bool known = sb::initialize(argc, argv, g_options.quick, [](const char* arg) {
     const char* value = nullptr;
-    if (i > 0 && std::strcmp(argv[i], "--quick") == 0) {
-      g_options.quick = true;
-    } else if (i > 0 && parse_value(argv[i], "--scenario", value)) {
+    std::uint64_t iterations = 0;
+    if (sb::parse_value(arg, "--scenario", value)) {
       g_options.scenario_path = value;
-    } else if (i > 0 && parse_value(argv[i], "--iterations", value)) {
-      g_options.iterations = std::strtoull(value, nullptr, 10);
+    } else if (sb::parse_count(arg, "--iterations", iterations)) {
+      g_options.iterations = iterations;
     } else {
-      args.push_back(argv[i]);
+      return false;
     }
-  }
-  int count = static_cast<int>(args.size());
-  args.push_back(nullptr);
-  benchmark::Initialize(&count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+    return true;
+  });
+  if (!known) return 1;
 
   switchboard::Result<lt::Scenario> scenario = lt::load_scenario_file(g_options.scenario_path);
   if (!scenario) {
@@ -157,7 +148,6 @@ int main(int argc, char** argv) {
   }
   g_scenario = std::move(scenario).value();
 
-  benchmark::AddCustomContext("switchboard_suite", g_options.quick ? "quick" : "full");
   benchmark::AddCustomContext("scenario", g_options.scenario_path);
   // Fixed iteration counts rather than --benchmark_min_time: every run simulates the same
   // replications (seeds 0..n-1), so two runs differ by the machine only.
@@ -174,7 +164,5 @@ int main(int argc, char** argv) {
       ->UseManualTime()
       ->Iterations(static_cast<benchmark::IterationCount>(reference_iterations))
       ->Unit(benchmark::kMillisecond);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  return sb::run_benchmarks();
 }

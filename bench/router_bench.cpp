@@ -29,6 +29,7 @@
 #include <tuple>
 #include <vector>
 
+#include "bench_main.hpp"
 #include "engine.hpp"
 #include "workload.hpp"
 
@@ -228,20 +229,12 @@ void million_agents(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<char*> args;
-  for (int i = 0; i < argc; ++i) {
-    if (i > 0 && std::strcmp(argv[i], "--quick") == 0) {
-      g_options.quick = true;
-    } else if (i > 0 && std::strcmp(argv[i], "--verify-reference") == 0) {
-      g_options.verify_reference = true;
-    } else {
-      args.push_back(argv[i]);
-    }
-  }
-  int count = static_cast<int>(args.size());
-  args.push_back(nullptr);
-  benchmark::Initialize(&count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
+  const bool known = sb::initialize(argc, argv, g_options.quick, [](const char* arg) {
+    if (std::strcmp(arg, "--verify-reference") != 0) return false;
+    g_options.verify_reference = true;
+    return true;
+  });
+  if (!known) return 1;
 
   static const std::vector<sb::WorkloadSpec> specs = sb::standard_workloads(g_options.quick);
   static const std::vector<sb::EngineKind> kinds = sb::engines();
@@ -249,7 +242,6 @@ int main(int argc, char** argv) {
       g_options.verify_reference ||
       std::any_of(kinds.begin(), kinds.end(), [](const sb::EngineKind& k) { return !k.is_oracle; });
 
-  benchmark::AddCustomContext("switchboard_suite", g_options.quick ? "quick" : "full");
   for (const sb::WorkloadSpec& spec : specs) {
     for (const sb::EngineKind& kind : kinds) {
       for (int threads : kind.threads) {
@@ -264,11 +256,6 @@ int main(int argc, char** argv) {
       }
     }
   }
-  benchmark::RegisterBenchmark("agents-1m/engine:kernel/threads:1", million_agents)
-      ->UseManualTime()
-      ->Iterations(1)
-      ->Unit(benchmark::kMillisecond);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  sb::register_once("agents-1m/engine:kernel/threads:1", million_agents);
+  return sb::run_benchmarks();
 }

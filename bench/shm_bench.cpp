@@ -46,6 +46,7 @@
 #include <thread>
 #include <vector>
 
+#include "bench_main.hpp"
 #include "rtt_load.hpp"
 #include "switchboard/shm/client.h"
 #include "switchboard/shm/record_codec.hpp"
@@ -773,30 +774,22 @@ void rtt_parts(benchmark::State& state) {
   }
 }
 
-bool parse_count(const char* arg, const char* flag, std::uint64_t& out) {
-  const std::size_t len = std::strlen(flag);
-  if (std::strncmp(arg, flag, len) != 0 || arg[len] != '=') return false;
-  out = std::strtoull(arg + len + 1, nullptr, 10);
-  return true;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::vector<char*> args;
   std::optional<std::uint64_t> round_trips_flag, events_flag;
-  for (int i = 0; i < argc; ++i) {
+  const bool known = sb::initialize(argc, argv, g_options.quick, [&](const char* arg) {
     std::uint64_t value = 0;
-    if (i > 0 && std::strcmp(argv[i], "--quick") == 0) {
-      g_options.quick = true;
-    } else if (i > 0 && parse_count(argv[i], "--round-trips", value)) {
+    if (sb::parse_count(arg, "--round-trips", value)) {
       round_trips_flag = value;
-    } else if (i > 0 && parse_count(argv[i], "--events", value)) {
+    } else if (sb::parse_count(arg, "--events", value)) {
       events_flag = value;
     } else {
-      args.push_back(argv[i]);
+      return false;
     }
-  }
+    return true;
+  });
+  if (!known) return 1;
   if (g_options.quick) {
     g_options.round_trips = 100'000;
     g_options.shm_events = 1'000'000;
@@ -807,35 +800,17 @@ int main(int argc, char** argv) {
     g_options.shm_events = *events_flag;
     g_options.uds_events = *events_flag / 4;
   }
-  int count = static_cast<int>(args.size());
-  args.push_back(nullptr);
-  benchmark::Initialize(&count, args.data());
-  if (benchmark::ReportUnrecognizedArguments(count, args.data())) return 1;
 
-  benchmark::AddCustomContext("switchboard_suite", g_options.quick ? "quick" : "full");
   benchmark::AddCustomContext("round_trips", std::to_string(g_options.round_trips));
   for (const int producers : {1, 2}) {
-    const std::string suffix = "/threads:" + std::to_string(producers);
-    benchmark::RegisterBenchmark(("shm-rtt/engine:shm" + suffix).c_str(),
-                                 [producers](benchmark::State& s) { shm_bench(s, producers); })
-        ->UseManualTime()
-        ->Iterations(1)
-        ->Unit(benchmark::kMillisecond);
+    sb::register_once("shm-rtt/engine:shm/threads:" + std::to_string(producers),
+                      [producers](benchmark::State& s) { shm_bench(s, producers); });
   }
   for (const int producers : {1, 2}) {
-    const std::string suffix = "/threads:" + std::to_string(producers);
-    benchmark::RegisterBenchmark(("uds-rtt/engine:uds" + suffix).c_str(),
-                                 [producers](benchmark::State& s) { uds_bench(s, producers); })
-        ->UseManualTime()
-        ->Iterations(1)
-        ->Unit(benchmark::kMillisecond);
+    sb::register_once("uds-rtt/engine:uds/threads:" + std::to_string(producers),
+                      [producers](benchmark::State& s) { uds_bench(s, producers); });
   }
   // Each step is timed on its own, so the clock's cost (about 20 ns a reading here) is in each.
-  benchmark::RegisterBenchmark("rtt-parts/engine:kernel/threads:1", rtt_parts)
-      ->UseManualTime()
-      ->Iterations(1)
-      ->Unit(benchmark::kMillisecond);
-  benchmark::RunSpecifiedBenchmarks();
-  benchmark::Shutdown();
-  return 0;
+  sb::register_once("rtt-parts/engine:kernel/threads:1", rtt_parts);
+  return sb::run_benchmarks();
 }
