@@ -9,8 +9,6 @@
 #include <array>
 #include <cstdint>
 #include <cstdlib>
-#include <exception>
-#include <initializer_list>
 #include <limits>
 #include <optional>
 #include <set>
@@ -24,6 +22,7 @@
 #include "switchboard/condition.hpp"
 #include "switchboard/config.hpp"
 #include "switchboard/config_loader.hpp"
+#include "toml_reader.hpp"
 
 namespace switchboard {
 namespace {
@@ -42,24 +41,6 @@ constexpr std::array<std::string_view, 6> kAgentOrderBuiltins = {
     "least_active", "round_robin", "available_units", "available_profile", "proficiency",
     "skill_count"};
 
-template <typename Names>
-std::string join(const Names& names) {
-  std::string out;
-  for (const auto& name : names) {
-    if (!out.empty()) out += ", ";
-    out += name;
-  }
-  return out;
-}
-
-bool is_bare_key(std::string_view key) {
-  if (key.empty()) return false;
-  return std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
-  });
-}
-
 bool is_identifier(std::string_view text) {
   if (text.empty() || (text[0] >= '0' && text[0] <= '9')) return false;
   return std::all_of(text.begin(), text.end(), [](char c) {
@@ -67,37 +48,15 @@ bool is_identifier(std::string_view text) {
   });
 }
 
-// Key paths as an operator would write them: queues[2].method, channels."web chat".kind.
-std::string child(const std::string& path, std::string_view key) {
-  std::string segment = is_bare_key(key) ? std::string(key) : "\"" + std::string(key) + "\"";
-  return path.empty() ? segment : path + "." + segment;
-}
-std::string element(const std::string& path, std::size_t index) {
-  return path + "[" + std::to_string(index) + "]";
-}
+using config::child;
+using config::element;
+using config::join;
+using config::in_quotes;
 
-std::string_view type_name(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a floating-point number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
-  }
-  return "nothing";
-}
-
-std::string quoted(std::string_view text) { return "\"" + std::string(text) + "\""; }
-
-class Loader {
+class Loader : public config::TomlReader {
  public:
   Loader(std::string_view text, std::string_view source_name)
-      : text_(text), source_name_(source_name) {
+      : TomlReader(source_name), text_(text) {
     line_starts_.push_back(0);
     for (std::size_t i = 0; i < text_.size(); ++i) {
       if (text_[i] == '\n') line_starts_.push_back(i + 1);
@@ -109,60 +68,8 @@ class Loader {
     return std::move(config_);
   }
 
-  // Formats an error; also used for toml++'s syntax errors.
-  Error make_error(ErrorCode code, const toml::source_position& at, const std::string& path,
-                   std::string_view what) const {
-    std::string message = std::string(source_name_) + ":" + std::to_string(at.line) + ":" +
-                          std::to_string(at.column) + ": ";
-    if (!path.empty()) message += path + ": ";
-    message += what;
-    return Error{code, std::move(message)};
-  }
-
  private:
-  bool fail(ErrorCode code, const toml::source_position& at, const std::string& path,
-            std::string_view what) {
-    error_ = make_error(code, at, path, what);
-    return false;
-  }
-  bool fail(ErrorCode code, const toml::node& node, const std::string& path,
-            std::string_view what) {
-    return fail(code, node.source().begin, path, what);
-  }
-  bool type_error(const toml::node& node, const std::string& path, std::string_view expected) {
-    return fail(ErrorCode::config_type, node, path,
-                "expected " + std::string(expected) + ", found " + std::string(type_name(node)));
-  }
-  bool missing(const toml::node& table, const std::string& path, std::string_view key,
-               std::string_view why = {}) {
-    std::string what = "missing required key";
-    if (!why.empty()) what += " (" + std::string(why) + ")";
-    return fail(ErrorCode::config_invalid_value, table, child(path, key), what);
-  }
-
   // --- generic readers ------------------------------------------------------------------------
-
-  bool check_keys(const toml::table& table, const std::string& path,
-                  std::initializer_list<std::string_view> allowed) {
-    for (const auto& [key, node] : table) {
-      if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end()) {
-        return fail(ErrorCode::config_unknown_key, key.source().begin, child(path, key.str()),
-                    "unknown key (expected one of: " + join(allowed) + ")");
-      }
-    }
-    return true;
-  }
-
-  const toml::table* as_table(const toml::node& node, const std::string& path) {
-    const toml::table* table = node.as_table();
-    if (table == nullptr) type_error(node, path, "a table");
-    return table;
-  }
-  const toml::array* as_array(const toml::node& node, const std::string& path) {
-    const toml::array* array = node.as_array();
-    if (array == nullptr) type_error(node, path, "an array");
-    return array;
-  }
 
   bool read_int(const toml::node& node, const std::string& path, std::int64_t min,
                 std::int64_t max, std::int64_t& out) {
@@ -195,17 +102,6 @@ class Loader {
     return true;
   }
 
-  bool read_string(const toml::node& node, const std::string& path, std::string& out,
-                   bool allow_empty = false) {
-    const auto* value = node.as_string();
-    if (value == nullptr) return type_error(node, path, "a string");
-    if (!allow_empty && value->get().empty()) {
-      return fail(ErrorCode::config_invalid_value, node, path, "must not be empty");
-    }
-    out = value->get();
-    return true;
-  }
-
   template <std::size_t N>
   bool read_choice(const toml::node& node, const std::string& path, std::string_view what,
                    const std::array<std::string_view, N>& names, std::size_t& out) {
@@ -218,7 +114,7 @@ class Loader {
       }
     }
     return fail(ErrorCode::config_invalid_value, node, path,
-                "unknown " + std::string(what) + " " + quoted(text) +
+                "unknown " + std::string(what) + " " + in_quotes(text) +
                     " (expected one of: " + join(names) + ")");
   }
 
@@ -239,12 +135,12 @@ class Loader {
       const std::optional<PresenceId> id = config_.find_presence(name);
       if (!id) {
         return fail(ErrorCode::config_unknown_reference, item, item_path,
-                    "unknown presence " + quoted(name) + " (declared: " +
+                    "unknown presence " + in_quotes(name) + " (declared: " +
                         join(config_.presences) + ")");
       }
       if (std::find(out.begin(), out.end(), *id) != out.end()) {
         return fail(ErrorCode::config_invalid_value, item, item_path,
-                    "duplicate presence " + quoted(name));
+                    "duplicate presence " + in_quotes(name));
       }
       out.push_back(*id);
     }
@@ -338,7 +234,7 @@ class Loader {
       std::string name;
       if (!read_string(item, path, name)) return false;
       if (config_.find_skill(name)) {
-        return fail(ErrorCode::config_invalid_value, item, path, "duplicate skill " + quoted(name));
+        return fail(ErrorCode::config_invalid_value, item, path, "duplicate skill " + in_quotes(name));
       }
       config_.skills.push_back(std::move(name));
     }
@@ -359,7 +255,7 @@ class Loader {
       if (!read_string(item, path, name)) return false;
       if (!listed.insert(name).second) {
         return fail(ErrorCode::config_invalid_value, item, path,
-                    "duplicate presence " + quoted(name));
+                    "duplicate presence " + in_quotes(name));
       }
       // Listing a built-in is allowed (a file may spell out every presence it uses).
       if (config_.find_presence(name)) continue;
@@ -391,8 +287,8 @@ class Loader {
         return fail(ErrorCode::config_invalid_value, key.source().begin, path,
                     "a profile name must not be empty");
       }
-      const toml::table* profile = as_table(value, path);
-      if (profile == nullptr || !check_keys(*profile, path, {"blocks_others"})) return false;
+      const toml::table* profile = as_table(value, path, {"blocks_others"});
+      if (profile == nullptr) return false;
       ProfileConfig config{std::string(key.str()), false};
       if (const toml::node* n = profile->get("blocks_others")) {
         if (!read_bool(*n, child(path, "blocks_others"), config.blocks_others)) return false;
@@ -417,14 +313,11 @@ class Loader {
         return fail(ErrorCode::config_invalid_value, key.source().begin, path,
                     "a channel name must not be empty");
       }
-      const toml::table* t = as_table(value, path);
-      if (t == nullptr ||
-          !check_keys(*t, path,
-                      {"kind", "capacity", "allowed_presences", "wrap_up_ms", "offer_timeout_ms",
-                       "block_size", "prioritization_limit", "periodic_ms",
-                       "order_by_last_message"})) {
-        return false;
-      }
+      const toml::table* t = as_table(value, path,
+                                      {"kind", "capacity", "allowed_presences", "wrap_up_ms",
+                                       "offer_timeout_ms", "block_size", "prioritization_limit",
+                                       "periodic_ms", "order_by_last_message"});
+      if (t == nullptr) return false;
       std::size_t kind = 0;
       if (const toml::node* n = t->get("kind")) {
         if (!read_choice(*n, child(path, "kind"), "channel kind", kChannelKinds, kind)) {
@@ -485,8 +378,8 @@ class Loader {
 
   bool read_channel_capacity(const toml::node& node, const std::string& path,
                              ChannelConfig& channel) {
-    const toml::table* t = as_table(node, path);
-    if (t == nullptr || !check_keys(*t, path, {"units", "profile"})) return false;
+    const toml::table* t = as_table(node, path, {"units", "profile"});
+    if (t == nullptr) return false;
     const toml::node* units = t->get("units");
     const toml::node* profile = t->get("profile");
     if ((units == nullptr) == (profile == nullptr)) {
@@ -502,7 +395,7 @@ class Loader {
     const std::optional<ProfileId> id = config_.find_profile(name);
     if (!id) {
       return fail(ErrorCode::config_unknown_reference, *profile, child(path, "profile"),
-                  "unknown profile " + quoted(name) + " (not declared in [profiles])");
+                  "unknown profile " + in_quotes(name) + " (not declared in [profiles])");
     }
     channel.capacity_model = CapacityModel::profile;
     channel.profile = *id;
@@ -523,20 +416,18 @@ class Loader {
   }
 
   bool load_queue(const toml::node& node, const std::string& path, QueueConfig& queue) {
-    const toml::table* t = as_table(node, path);
-    if (t == nullptr ||
-        !check_keys(*t, path,
-                    {"name", "group", "channel", "method", "skill_matching", "requires_working",
-                     "allowed_presences", "block_size", "prioritization_limit", "strict_blocks",
-                     "prioritization", "assignment"})) {
-      return false;
-    }
+    const toml::table* t = as_table(node, path,
+                                    {"name", "group", "channel", "method", "skill_matching",
+                                     "requires_working", "allowed_presences", "block_size",
+                                     "prioritization_limit", "strict_blocks", "prioritization",
+                                     "assignment"});
+    if (t == nullptr) return false;
     const toml::node* name = t->get("name");
     if (name == nullptr) return missing(*t, path, "name");
     if (!read_string(*name, child(path, "name"), queue.name)) return false;
     if (config_.find_queue(queue.name)) {
       return fail(ErrorCode::config_invalid_value, *name, child(path, "name"),
-                  "duplicate queue name " + quoted(queue.name));
+                  "duplicate queue name " + in_quotes(queue.name));
     }
     if (const toml::node* n = t->get("group")) {
       if (!read_int_as(*n, child(path, "group"), std::numeric_limits<std::int32_t>::min(),
@@ -553,7 +444,7 @@ class Loader {
       std::vector<std::string> names;
       for (const ChannelConfig& c : config_.channels) names.push_back(c.name);
       return fail(ErrorCode::config_unknown_reference, *channel, child(path, "channel"),
-                  "unknown channel " + quoted(channel_name) + " (declared: " + join(names) + ")");
+                  "unknown channel " + in_quotes(channel_name) + " (declared: " + join(names) + ")");
     }
     queue.channel = *channel_id;
     queue.block_size = config_.channels[*channel_id].block_size;
@@ -607,7 +498,7 @@ class Loader {
     } else if (assignment != nullptr) {
       return fail(ErrorCode::config_invalid_value, *assignment, child(path, "assignment"),
                   "an assignment ruleset needs method = \"custom\" (the method is " +
-                      quoted(to_string(queue.method)) + ")");
+                      in_quotes(to_string(queue.method)) + ")");
     }
     return true;
   }
@@ -617,8 +508,8 @@ class Loader {
     if (array == nullptr) return false;
     for (std::size_t i = 0; i < array->size(); ++i) {
       const std::string rule_path = element(path, i);
-      const toml::table* t = as_table(*array->get(i), rule_path);
-      if (t == nullptr || !check_keys(*t, rule_path, {"name", "when", "order_by"})) return false;
+      const toml::table* t = as_table(*array->get(i), rule_path, {"name", "when", "order_by"});
+      if (t == nullptr) return false;
       PrioritizationRule rule;
       if (const toml::node* n = t->get("name")) {
         if (!read_string(*n, child(rule_path, "name"), rule.name, true)) return false;
@@ -675,7 +566,7 @@ class Loader {
     std::optional<bool> descending;
     if (!split_order(text, key, descending)) {
       return fail(ErrorCode::config_invalid_value, node, path,
-                  "invalid order_by " + quoted(text) + expected);
+                  "invalid order_by " + in_quotes(text) + expected);
     }
     if (key == "fifo") {
       if (descending) {
@@ -687,7 +578,7 @@ class Loader {
     }
     if (key.rfind("item.", 0) != 0) {
       return fail(ErrorCode::config_invalid_value, node, path,
-                  "invalid order_by " + quoted(text) + expected);
+                  "invalid order_by " + in_quotes(text) + expected);
     }
     const std::string_view attribute = key.substr(5);
     const std::size_t dot = attribute.find('.');
@@ -697,7 +588,7 @@ class Loader {
             : is_identifier(attribute.substr(0, dot)) && is_identifier(attribute.substr(dot + 1));
     if (!valid) {
       return fail(ErrorCode::config_invalid_value, node, path,
-                  "invalid order_by " + quoted(text) + expected);
+                  "invalid order_by " + in_quotes(text) + expected);
     }
     out.attribute = std::string(attribute);
     out.descending = descending.value_or(false);
@@ -713,8 +604,8 @@ class Loader {
     }
     for (std::size_t i = 0; i < array->size(); ++i) {
       const std::string rule_path = element(path, i);
-      const toml::table* t = as_table(*array->get(i), rule_path);
-      if (t == nullptr || !check_keys(*t, rule_path, {"name", "when", "order_by"})) return false;
+      const toml::table* t = as_table(*array->get(i), rule_path, {"name", "when", "order_by"});
+      if (t == nullptr) return false;
       AssignmentRule rule;
       if (const toml::node* n = t->get("name")) {
         if (!read_string(*n, child(rule_path, "name"), rule.name, true)) return false;
@@ -760,7 +651,7 @@ class Loader {
     std::optional<bool> descending;
     if (!split_order(text, key, descending)) {
       return fail(ErrorCode::config_invalid_value, node, path,
-                  "invalid order_by " + quoted(text) + expected);
+                  "invalid order_by " + in_quotes(text) + expected);
     }
     out.descending = descending.value_or(false);
     const auto it = std::find(kAgentOrderBuiltins.begin(), kAgentOrderBuiltins.end(), key);
@@ -779,7 +670,7 @@ class Loader {
       return true;
     }
     return fail(ErrorCode::config_invalid_value, node, path,
-                "unknown order_by key " + quoted(text) + expected);
+                "unknown order_by key " + in_quotes(text) + expected);
   }
 
   bool load_agents(const toml::table& root) {
@@ -795,7 +686,7 @@ class Loader {
       if (!ids.insert(agent.id).second) {
         const toml::node& id_node = *array->get(i)->as_table()->get("id");
         return fail(ErrorCode::config_invalid_value, id_node, child(path, "id"),
-                    "duplicate agent id " + quoted(agent.id.to_string()));
+                    "duplicate agent id " + in_quotes(agent.id.to_string()));
       }
       config_.agents.push_back(std::move(agent));
     }
@@ -803,13 +694,10 @@ class Loader {
   }
 
   bool load_agent(const toml::node& node, const std::string& path, AgentSeed& agent) {
-    const toml::table* t = as_table(node, path);
-    if (t == nullptr ||
-        !check_keys(*t, path,
-                    {"id", "presence", "skills", "capacity", "attributes", "working", "shifts",
-                     "queues"})) {
-      return false;
-    }
+    const toml::table* t = as_table(node, path,
+                                    {"id", "presence", "skills", "capacity", "attributes",
+                                     "working", "shifts", "queues"});
+    if (t == nullptr) return false;
     const toml::node* id = t->get("id");
     if (id == nullptr) return missing(*t, path, "id");
     if (id->is_integer()) {
@@ -830,7 +718,7 @@ class Loader {
       const std::optional<PresenceId> presence = config_.find_presence(name);
       if (!presence) {
         return fail(ErrorCode::config_unknown_reference, *n, child(path, "presence"),
-                    "unknown presence " + quoted(name) + " (declared: " +
+                    "unknown presence " + in_quotes(name) + " (declared: " +
                         join(config_.presences) + ")");
       }
       agent.presence = *presence;
@@ -865,7 +753,7 @@ class Loader {
       const std::optional<SkillId> skill = config_.find_skill(key.str());
       if (!skill) {
         return fail(ErrorCode::config_unknown_reference, key.source().begin, skill_path,
-                    "unknown skill " + quoted(key.str()) + " (not declared in skills)");
+                    "unknown skill " + in_quotes(key.str()) + " (not declared in skills)");
       }
       SkillLevel level{*skill, 0};
       if (!read_int_as(value, skill_path, 0, kInt32Max, level.proficiency)) return false;
@@ -879,8 +767,8 @@ class Loader {
 
   bool read_agent_capacity(const toml::node& node, const std::string& path,
                            AgentCapacity& capacity) {
-    const toml::table* t = as_table(node, path);
-    if (t == nullptr || !check_keys(*t, path, {"units", "profiles"})) return false;
+    const toml::table* t = as_table(node, path, {"units", "profiles"});
+    if (t == nullptr) return false;
     if (const toml::node* n = t->get("units")) {
       if (!read_int_as(*n, child(path, "units"), 0, kInt32Max, capacity.units)) return false;
     }
@@ -893,7 +781,7 @@ class Loader {
         const std::optional<ProfileId> profile = config_.find_profile(key.str());
         if (!profile) {
           return fail(ErrorCode::config_unknown_reference, key.source().begin, profile_path,
-                      "unknown profile " + quoted(key.str()) + " (not declared in [profiles])");
+                      "unknown profile " + in_quotes(key.str()) + " (not declared in [profiles])");
         }
         if (!read_int_as(value, profile_path, 0, kInt32Max, capacity.profile_max[*profile])) {
           return false;
@@ -956,11 +844,11 @@ class Loader {
       const std::optional<QueueId> queue = config_.find_queue(name);
       if (!queue) {
         return fail(ErrorCode::config_unknown_reference, item, queue_path,
-                    "unknown queue " + quoted(name) + " (not declared in [[queues]])");
+                    "unknown queue " + in_quotes(name) + " (not declared in [[queues]])");
       }
       if (std::find(out.begin(), out.end(), *queue) != out.end()) {
         return fail(ErrorCode::config_invalid_value, item, queue_path,
-                    "duplicate queue " + quoted(name));
+                    "duplicate queue " + in_quotes(name));
       }
       out.push_back(*queue);
     }
@@ -968,40 +856,15 @@ class Loader {
   }
 
   std::string_view text_;
-  std::string_view source_name_;
   std::vector<std::size_t> line_starts_;
   Config config_;
-  std::optional<Error> error_;
 };
 
 }  // namespace
 
 Result<Config> parse_config(std::string_view toml_text, std::string_view source_name) {
   Loader loader(toml_text, source_name);
-  // toml++ reports syntax errors by exception (or by parse_result when built without them);
-  // neither may escape: this is a setup-path API whose errors are values.
-  try {
-#if TOML_EXCEPTIONS
-    const toml::table root = toml::parse(toml_text, source_name);
-#else
-    toml::parse_result parsed = toml::parse(toml_text, source_name);
-    if (!parsed) {
-      const toml::parse_error& e = parsed.error();
-      return loader.make_error(ErrorCode::config_syntax, e.source().begin, "",
-                               "syntax error: " + std::string(e.description()));
-    }
-    const toml::table root = std::move(parsed).table();
-#endif
-    return loader.run(root);
-#if TOML_EXCEPTIONS
-  } catch (const toml::parse_error& e) {
-    return loader.make_error(ErrorCode::config_syntax, e.source().begin, "",
-                             "syntax error: " + std::string(e.description()));
-#endif
-  } catch (const std::exception& e) {
-    return Error{ErrorCode::config_invalid_value,
-                 std::string(source_name) + ": internal error while loading: " + e.what()};
-  }
+  return config::parse_document(loader, toml_text, source_name);
 }
 
 }  // namespace switchboard

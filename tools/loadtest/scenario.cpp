@@ -8,13 +8,9 @@
 
 #include <algorithm>
 #include <cmath>
-#include <exception>
 #include <filesystem>
-#include <fstream>
-#include <initializer_list>
 #include <cstdlib>
 #include <limits>
-#include <optional>
 #include <set>
 #include <sstream>
 #include <string>
@@ -23,123 +19,35 @@
 #include <toml++/toml.h>
 
 #include "switchboard/config_loader.hpp"
+#include "toml_reader.hpp"
 
 namespace switchboard::loadtest {
 namespace {
 
-std::string join(std::initializer_list<std::string_view> names) {
-  std::string out;
-  for (const auto& name : names) {
-    if (!out.empty()) out += ", ";
-    out += name;
-  }
-  return out;
-}
+using config::child;
+using config::element;
+using config::join;
+using config::in_quotes;
 
-bool is_bare_key(std::string_view key) {
-  if (key.empty()) return false;
-  return std::all_of(key.begin(), key.end(), [](char c) {
-    return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
-           c == '_' || c == '-';
-  });
-}
-std::string child(const std::string& path, std::string_view key) {
-  std::string segment = is_bare_key(key) ? std::string(key) : "\"" + std::string(key) + "\"";
-  return path.empty() ? segment : path + "." + segment;
-}
-std::string element(const std::string& path, std::size_t index) {
-  return path + "[" + std::to_string(index) + "]";
-}
-std::string_view type_name(const toml::node& node) {
-  switch (node.type()) {
-    case toml::node_type::string: return "a string";
-    case toml::node_type::integer: return "an integer";
-    case toml::node_type::floating_point: return "a floating-point number";
-    case toml::node_type::boolean: return "a boolean";
-    case toml::node_type::table: return "a table";
-    case toml::node_type::array: return "an array";
-    case toml::node_type::date: return "a date";
-    case toml::node_type::time: return "a time";
-    case toml::node_type::date_time: return "a date-time";
-    case toml::node_type::none: break;
-  }
-  return "nothing";
-}
-std::string in_quotes(std::string_view text) { return "\"" + std::string(text) + "\""; }
 std::string number_text(double v) {
   std::ostringstream out;
   out << v;
   return out.str();
 }
 
-template <typename Names>
-std::string join_names(const Names& names) {
-  std::string out;
-  for (const auto& name : names) {
-    if (!out.empty()) out += ", ";
-    out += name;
-  }
-  return out;
-}
-
-class Loader {
+class Loader : public config::TomlReader {
  public:
   Loader(std::string_view source_name, std::string base_dir)
-      : source_name_(source_name), base_dir_(std::move(base_dir)) {}
+      : TomlReader(source_name), base_dir_(std::move(base_dir)) {}
 
   Result<Scenario> run(const toml::table& root) {
     if (!load(root)) return std::move(*error_);
     return std::move(scenario_);
   }
 
-  Error make_error(ErrorCode code, const toml::source_position& at, const std::string& path,
-                   std::string_view what) const {
-    std::string message = std::string(source_name_) + ":" + std::to_string(at.line) + ":" +
-                          std::to_string(at.column) + ": ";
-    if (!path.empty()) message += path + ": ";
-    message += what;
-    return Error{code, std::move(message)};
-  }
-
  private:
-  bool fail(ErrorCode code, const toml::source_position& at, const std::string& path,
-            std::string_view what) {
-    error_ = make_error(code, at, path, what);
-    return false;
-  }
-  bool fail(ErrorCode code, const toml::node& node, const std::string& path,
-            std::string_view what) {
-    return fail(code, node.source().begin, path, what);
-  }
   bool invalid(const toml::node& node, const std::string& path, std::string_view what) {
     return fail(ErrorCode::config_invalid_value, node, path, what);
-  }
-  bool type_error(const toml::node& node, const std::string& path, std::string_view expected) {
-    return fail(ErrorCode::config_type, node, path,
-                "expected " + std::string(expected) + ", found " + std::string(type_name(node)));
-  }
-  bool missing(const toml::node& table, const std::string& path, std::string_view key) {
-    return fail(ErrorCode::config_invalid_value, table, child(path, key), "missing required key");
-  }
-  bool check_keys(const toml::table& table, const std::string& path,
-                  std::initializer_list<std::string_view> allowed) {
-    for (const auto& [key, node] : table) {
-      if (std::find(allowed.begin(), allowed.end(), key.str()) == allowed.end()) {
-        return fail(ErrorCode::config_unknown_key, key.source().begin, child(path, key.str()),
-                    "unknown key (expected one of: " + join(allowed) + ")");
-      }
-    }
-    return true;
-  }
-  const toml::table* as_table(const toml::node& node, const std::string& path) {
-    const toml::table* table = node.as_table();
-    if (table == nullptr) type_error(node, path, "a table");
-    return table;
-  }
-  const toml::array* as_array(const toml::node& node, const std::string& path) {
-    const toml::array* array = node.as_array();
-    if (array == nullptr) type_error(node, path, "an array");
-    return array;
   }
   // Integers are accepted wherever a number is: `horizon_s = 3600` reads as 3600.0.
   bool read_number(const toml::node& node, const std::string& path, double min, double max,
@@ -174,14 +82,6 @@ class Loader {
     out = v;
     return true;
   }
-  bool read_string(const toml::node& node, const std::string& path, std::string& out) {
-    const auto* value = node.as_string();
-    if (value == nullptr) return type_error(node, path, "a string");
-    out = value->get();
-    if (out.empty()) return invalid(node, path, "must not be empty");
-    return true;
-  }
-
   // --- names of the routing configuration ------------------------------------------------------
 
   template <typename Names>
@@ -197,7 +97,7 @@ class Loader {
     }
     return fail(ErrorCode::config_unknown_reference, node, path,
                 "unknown " + std::string(what) + " " + in_quotes(name) +
-                    " (the routing configuration declares: " + join_names(names) + ")");
+                    " (the routing configuration declares: " + join(names) + ")");
   }
   bool find_skill(const toml::key& key, const std::string& path, SkillId& out) {
     const auto& skills = scenario_.config.skills;
@@ -209,7 +109,7 @@ class Loader {
     }
     return fail(ErrorCode::config_unknown_reference, key.source().begin, path,
                 "unknown skill " + in_quotes(key.str()) +
-                    " (the routing configuration declares: " + join_names(skills) + ")");
+                    " (the routing configuration declares: " + join(skills) + ")");
   }
   std::vector<std::string> queue_names() const {
     std::vector<std::string> names;
@@ -247,14 +147,11 @@ class Loader {
 
   bool load_simulation(const toml::node& node) {
     const std::string path = "simulation";
-    const toml::table* t = as_table(node, path);
+    const toml::table* t = as_table(node, path,
+                                    {"horizon_s", "warmup_s", "drain_s", "interval_s",
+                                     "service_level_thresholds_s", "depth_step_s", "replications",
+                                     "seed", "confidence"});
     if (t == nullptr) return false;
-    if (!check_keys(*t, path,
-                    {"horizon_s", "warmup_s", "drain_s", "interval_s",
-                     "service_level_thresholds_s", "depth_step_s", "replications", "seed",
-                     "confidence"})) {
-      return false;
-    }
     constexpr double kMaxSeconds = 365.0 * 86400.0;  // a year: ms timestamps stay exact
     Scenario& s = scenario_;
     const toml::node* horizon = t->get("horizon_s");
@@ -332,9 +229,8 @@ class Loader {
   // moved to the scenario file's lines, so that they point where the operator must edit.
   bool load_routing(const toml::node& node) {
     const std::string path = "routing";
-    const toml::table* t = as_table(node, path);
+    const toml::table* t = as_table(node, path, {"path", "inline"});
     if (t == nullptr) return false;
-    if (!check_keys(*t, path, {"path", "inline"})) return false;
     const toml::node* file = t->get("path");
     const toml::node* text = t->get("inline");
     if ((file == nullptr) == (text == nullptr)) {
@@ -421,9 +317,8 @@ class Loader {
 
  private:
   bool load_distribution(const toml::node& node, const std::string& path, Distribution& out) {
-    const toml::table* t = as_table(node, path);
+    const toml::table* t = as_table(node, path, {"distribution", "mean_s", "stddev_s"});
     if (t == nullptr) return false;
-    if (!check_keys(*t, path, {"distribution", "mean_s", "stddev_s"})) return false;
     const toml::node* kind = t->get("distribution");
     if (kind == nullptr) return missing(*t, path, "distribution");
     std::string name;
@@ -470,13 +365,10 @@ class Loader {
     const std::vector<std::string> names = queue_names();
     for (std::size_t i = 0; i < array->size(); ++i) {
       const std::string path = element("queues", i);
-      const toml::table* t = as_table(*array->get(i), path);
+      const toml::table* t = as_table(*array->get(i), path,
+                                      {"name", "rate_per_hour", "rates_per_hour", "handling",
+                                       "wrap_up", "patience", "attributes", "skill_mix", "units"});
       if (t == nullptr) return false;
-      if (!check_keys(*t, path,
-                      {"name", "rate_per_hour", "rates_per_hour", "handling", "wrap_up",
-                       "patience", "attributes", "skill_mix", "units"})) {
-        return false;
-      }
       QueueTraffic q;
       const toml::node* name = t->get("name");
       if (name == nullptr) return missing(*t, path, "name");
@@ -562,9 +454,8 @@ class Loader {
     if (array == nullptr) return false;
     for (std::size_t i = 0; i < array->size(); ++i) {
       const std::string p = element(path, i);
-      const toml::table* t = as_table(*array->get(i), p);
+      const toml::table* t = as_table(*array->get(i), p, {"key", "values", "weights"});
       if (t == nullptr) return false;
-      if (!check_keys(*t, p, {"key", "values", "weights"})) return false;
       AttributeMix mix;
       const toml::node* key = t->get("key");
       if (key == nullptr) return missing(*t, p, "key");
@@ -611,9 +502,8 @@ class Loader {
     if (array == nullptr) return false;
     for (std::size_t i = 0; i < array->size(); ++i) {
       const std::string p = element(path, i);
-      const toml::table* t = as_table(*array->get(i), p);
+      const toml::table* t = as_table(*array->get(i), p, {"weight", "skills"});
       if (t == nullptr) return false;
-      if (!check_keys(*t, p, {"weight", "skills"})) return false;
       SkillOption option;
       if (const toml::node* w = t->get("weight")) {
         if (!read_number(*w, child(p, "weight"), 0.0, 1e12, option.weight, true)) return false;
@@ -654,13 +544,10 @@ class Loader {
     std::uint64_t total = 0;
     for (std::size_t i = 0; i < array->size(); ++i) {
       const std::string path = element("agents", i);
-      const toml::table* t = as_table(*array->get(i), path);
+      const toml::table* t = as_table(*array->get(i), path,
+                                      {"name", "count", "skills", "capacity", "queues",
+                                       "attributes", "shifts", "breaks", "presence", "answer"});
       if (t == nullptr) return false;
-      if (!check_keys(*t, path,
-                      {"name", "count", "skills", "capacity", "queues", "attributes", "shifts",
-                       "breaks", "presence", "answer"})) {
-        return false;
-      }
       AgentGroup g;
       const toml::node* name = t->get("name");
       if (name == nullptr) return missing(*t, path, "name");
@@ -737,9 +624,8 @@ class Loader {
   }
 
   bool load_capacity(const toml::node& node, const std::string& path, AgentCapacity& out) {
-    const toml::table* t = as_table(node, path);
+    const toml::table* t = as_table(node, path, {"units", "profiles"});
     if (t == nullptr) return false;
-    if (!check_keys(*t, path, {"units", "profiles"})) return false;
     out.units = 0;
     std::int64_t v = 0;
     if (const toml::node* n = t->get("units")) {
@@ -761,7 +647,7 @@ class Loader {
           return fail(ErrorCode::config_unknown_reference, key.source().begin,
                       child(pp, key.str()),
                       "unknown profile " + in_quotes(key.str()) +
-                          " (the routing configuration declares: " + join_names(names) + ")");
+                          " (the routing configuration declares: " + join(names) + ")");
         }
         if (!read_int(value, child(pp, key.str()), 0, 255, v)) return false;
         out.profile_max[static_cast<std::size_t>(it - profiles.begin())] =
@@ -798,9 +684,9 @@ class Loader {
     if (a == nullptr) return false;
     for (std::size_t k = 0; k < a->size(); ++k) {
       const std::string p = element(path, k);
-      const toml::table* t = as_table(*a->get(k), p);
+      const toml::table* t = as_table(*a->get(k), p,
+                                      {"start_s", "duration_s", "stagger_s", "presence"});
       if (t == nullptr) return false;
-      if (!check_keys(*t, p, {"start_s", "duration_s", "stagger_s", "presence"})) return false;
       BreakSpec b;
       b.presence = 3;  // "away" (R2's built-in presences: available, busy, dnd, away, offline)
       const toml::node* start = t->get("start_s");
@@ -823,12 +709,10 @@ class Loader {
   }
 
   bool load_answer(const toml::node& node, const std::string& path, AnswerBehavior& out) {
-    const toml::table* t = as_table(node, path);
+    const toml::table* t = as_table(node, path,
+                                    {"accept", "decline", "no_answer", "response_delay",
+                                     "no_answer_timeout_s"});
     if (t == nullptr) return false;
-    if (!check_keys(*t, path,
-                    {"accept", "decline", "no_answer", "response_delay", "no_answer_timeout_s"})) {
-      return false;
-    }
     const toml::node* accept = t->get("accept");
     const toml::node* decline = t->get("decline");
     const toml::node* no_answer = t->get("no_answer");
@@ -866,10 +750,8 @@ class Loader {
     return true;
   }
 
-  std::string_view source_name_;
   std::string base_dir_;
   Scenario scenario_;
-  std::optional<Error> error_;
   std::set<std::uint32_t> multiline_lines_;
 };
 
@@ -884,49 +766,15 @@ Result<Scenario> parse_scenario(std::string_view toml_text, std::string_view sou
                                 const std::string& base_dir) {
   Loader loader(source_name, base_dir);
   loader.scan_multiline(toml_text);
-  try {
-#if TOML_EXCEPTIONS
-    const toml::table root = toml::parse(toml_text, source_name);
-#else
-    toml::parse_result parsed = toml::parse(toml_text, source_name);
-    if (!parsed) {
-      const toml::parse_error& e = parsed.error();
-      return loader.make_error(ErrorCode::config_syntax, e.source().begin, "",
-                               "syntax error: " + std::string(e.description()));
-    }
-    const toml::table root = std::move(parsed).table();
-#endif
-    return loader.run(root);
-#if TOML_EXCEPTIONS
-  } catch (const toml::parse_error& e) {
-    return loader.make_error(ErrorCode::config_syntax, e.source().begin, "",
-                             "syntax error: " + std::string(e.description()));
-#endif
-  } catch (const std::exception& e) {
-    return Error{ErrorCode::config_invalid_value,
-                 std::string(source_name) + ": internal error while loading: " + e.what()};
-  }
+  return config::parse_document(loader, toml_text, source_name);
 }
 
 Result<Scenario> load_scenario_file(const std::string& path) {
-  std::string text;
-  try {
-    std::error_code ec;
-    if (std::filesystem::is_directory(path, ec)) {
-      return Error{ErrorCode::config_io, path + ": cannot read scenario file (is a directory)"};
-    }
-    std::ifstream file(path, std::ios::in | std::ios::binary);
-    if (!file) return Error{ErrorCode::config_io, path + ": cannot open scenario file"};
-    std::ostringstream contents;
-    contents << file.rdbuf();
-    if (file.bad()) return Error{ErrorCode::config_io, path + ": error while reading scenario file"};
-    text = std::move(contents).str();
-  } catch (const std::exception& e) {
-    return Error{ErrorCode::config_io, path + ": cannot read scenario file (" + e.what() + ")"};
-  }
+  Result<std::string> text = config::read_text_file(path, "scenario file", false);
+  if (!text) return text.error();
   std::string dir = std::filesystem::path(path).parent_path().string();
   if (dir.empty()) dir = ".";
-  Result<Scenario> scenario = parse_scenario(text, path, dir);
+  Result<Scenario> scenario = parse_scenario(*text, path, dir);
   if (scenario) scenario->path = path;
   return scenario;
 }
