@@ -594,12 +594,7 @@ class Simulation {
           IntervalStats& iv = qs.intervals[it.interval];
           ++iv.answered;
           iv.wait_sum_s += wait_s;
-          for (std::size_t k = 0; k < threshold_ms_.size(); ++k) {
-            if (wait <= threshold_ms_[k]) {
-              ++qs.answered_within[k];
-              ++iv.answered_within[k];
-            }
-          }
+          count_within(wait, qs.answered_within, iv.answered_within);
         }
         return;
       }
@@ -638,12 +633,7 @@ class Simulation {
           qs.abandon_waits_s.push_back(static_cast<double>(wait) / 1000.0);
           IntervalStats& iv = qs.intervals[it.interval];
           ++iv.abandoned;
-          for (std::size_t k = 0; k < threshold_ms_.size(); ++k) {
-            if (wait <= threshold_ms_[k]) {
-              ++qs.abandoned_within[k];
-              ++iv.abandoned_within[k];
-            }
-          }
+          count_within(wait, qs.abandoned_within, iv.abandoned_within);
         }
         return;
       }
@@ -691,6 +681,18 @@ class Simulation {
   }
 
   // --- accumulators -----------------------------------------------------------------------------
+
+  // Counts a wait against every service-level threshold it is within, for the queue and for the
+  // interval the customer arrived in (`per_queue` and `per_interval` are indexed by threshold).
+  void count_within(Timestamp wait, std::vector<std::uint64_t>& per_queue,
+                    std::vector<std::uint64_t>& per_interval) const {
+    for (std::size_t k = 0; k < threshold_ms_.size(); ++k) {
+      if (wait <= threshold_ms_[k]) {
+        ++per_queue[k];
+        ++per_interval[k];
+      }
+    }
+  }
 
   // Brings agent `id`'s time accumulators up to t; the measured window is [warm-up, horizon).
   void touch(std::uint32_t id, Timestamp t) {
